@@ -73,7 +73,7 @@ class SessionOptions(BaseModel):
     stt_final_timeout_s: float = Field(8.0, description="longest wait for the final transcript")
     early_reply: bool = Field(True, description="start the reply on a stable interim transcript")
     greet: bool = Field(True, description="the agent speaks first")
-    min_speech_ms: int = Field(160, description="voiced speech shorter than this is noise, not an answer")
+    min_speech_ms: int = Field(250, description="voiced speech shorter than this is noise, not an answer")
     overrun_s: float = Field(120.0, description="hard stop this long after the planned duration")
     close_grace_s: float = Field(2.0, description="time allowed to finish transcripts when the call closes")
 
