@@ -53,6 +53,7 @@ async def post_rtc_offer(request: web.Request) -> web.Response:
         session_factory=new_session,
         ice_servers=settings.ice_servers,
         on_event=plan.on_event,
+        media_timeout_s=settings.media_timeout_s,
     )
     try:
         answer = await call.answer(sdp, sdp_type)

@@ -46,6 +46,7 @@ class RtcCall:
         user_id: str | None = None,
         on_event: Callable[[RtcCall, SessionEvent], None] | None = None,
         channel_wait_s: float = 2.0,
+        media_timeout_s: float = 15.0,
     ) -> None:
         self.id = uuid.uuid4().hex[:12]
         self.interview_id = interview_id
@@ -56,6 +57,10 @@ class RtcCall:
         self.ended = asyncio.Event()
         self._on_event = on_event
         self._channel_wait_s = channel_wait_s
+        self._media_timeout_s = media_timeout_s
+        self.last_inbound = time.monotonic()
+        self.inbound_frames = 0
+        self._watchdog: asyncio.Task[None] | None = None
         self.session = session_factory(self._handle_event)
         self.pc = RTCPeerConnection(rtc_configuration(ice_servers))
         self.track = PacedAudioTrack(self.session.pull_frame)
@@ -87,7 +92,7 @@ class RtcCall:
         def on_track(track: Any) -> None:
             if track.kind == "audio" and self._consumer is None:
                 self._consumer = asyncio.get_running_loop().create_task(
-                    consume_audio(track, self.session.push_frame), name=f"inbound-{self.id}"
+                    consume_audio(track, self._on_inbound_frame), name=f"inbound-{self.id}"
                 )
 
         @pc.on("connectionstatechange")
@@ -100,6 +105,21 @@ class RtcCall:
                 self._spawn_close("connection_failed")
             elif state == "closed":
                 self._spawn_close("hangup")
+
+    def _on_inbound_frame(self, frame: Any) -> None:
+        self.last_inbound = time.monotonic()
+        self.inbound_frames += 1
+        self.session.push_frame(frame)
+
+    async def _watch_media(self) -> None:
+        """End a call whose candidate's audio stopped arriving (a frozen tab, a vanished peer) even if ICE has
+        not noticed yet."""
+        while True:
+            await asyncio.sleep(min(1.0, self._media_timeout_s / 4))
+            if time.monotonic() - self.last_inbound > self._media_timeout_s:
+                log.info("call %s: no audio for %.0f s", self.id, self._media_timeout_s)
+                self._spawn_close("media_timeout")
+                return
 
     async def answer(self, sdp: str, sdp_type: str = "offer") -> RTCSessionDescription:
         """Apply the client's offer and return the answer (non-trickle: every candidate is in it)."""
@@ -118,6 +138,8 @@ class RtcCall:
 
     async def _start_when_ready(self) -> None:
         await self._connected.wait()
+        self.last_inbound = time.monotonic()
+        self._watchdog = asyncio.get_running_loop().create_task(self._watch_media(), name=f"watchdog-{self.id}")
         if not self._channel_open.is_set():
             # The client opens the channel right after connecting; a client without one still gets audio.
             with contextlib.suppress(TimeoutError):
@@ -177,7 +199,7 @@ class RtcCall:
             await self.session.close(reason)
             await self._drain_channel()
         finally:
-            for task in (self._starter, self._consumer):
+            for task in (self._starter, self._consumer, self._watchdog):
                 if task is not None and not task.done():
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -32,6 +32,6 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # aiortc and aioice log every packet-level step at INFO/DEBUG; keep them to warnings.
-    for noisy in ("aioice", "aiortc"):
+    # aiortc and aioice log every packet-level step, faster-whisper every decode: keep them to warnings.
+    for noisy in ("aioice", "aiortc", "faster_whisper"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     vad_aggressiveness: int = Field(2, ge=0, le=3)
     vad_hangover_ms: int = Field(480, ge=100, le=3000)
     early_reply: bool = True
+    media_timeout_s: float = Field(15.0, gt=0, description="end a call whose inbound audio stopped this long")
 
     log_level: str = "INFO"
     log_format: str = Field("text", pattern="^(text|json)$")

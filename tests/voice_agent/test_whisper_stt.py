@@ -38,13 +38,14 @@ async def test_an_answer_is_decoded_at_its_pause_and_only_the_rest_at_the_end(wh
     stream = await whisper.open_stream()
     await push_frames(stream, pcm16k("My favourite project was a weather station built with a Raspberry Pi"))
     stream.pause()  # the candidate paused: the first part is decoded while they go on
-    await push_frames(stream, pcm16k("I mentor three junior developers every week"))
+    await push_frames(stream, pcm16k("The database was slow, so I added an index and a cache"))
     await stream.finalize()
     results = [t async for t in _until_final(stream)]
     interim, final = results[0], results[-1]
-    assert not interim.is_final and {"weather", "station"} <= set(words(interim.text))
+    # Thresholds as in the call tests (benchmarks/stt_hearing.py): two of three distinctive words.
+    assert not interim.is_final and len({"weather", "station", "raspberry"} & set(words(interim.text))) >= 2
     assert final.is_final and final.text.startswith(interim.text)
-    assert {"weather", "junior", "developers"} <= set(words(final.text))
+    assert len({"database", "index", "cache"} & set(words(final.text[len(interim.text) :]))) >= 2
     await stream.aclose()
 
 
