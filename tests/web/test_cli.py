@@ -13,6 +13,7 @@ import wave
 from pathlib import Path
 
 from benchmarks.common import free_port
+from signaling.loopback import speak, write_wav
 
 BIN = Path(sys.executable).parent
 
@@ -66,9 +67,11 @@ def test_serve_then_call_prints_every_turn_as_json_and_records_the_agent(tmp_pat
         with wave.open(str(record)) as w:
             assert w.getframerate() == 48000 and w.getnframes() / 48000 > 5
 
-        # The table a person reads names the same things.
+        # A recording instead of synthesised text, and the table a person reads.
+        answer = tmp_path / "answer.wav"
+        write_wav(answer, speak("The database was slow, so I added an index and a cache"))
         table = subprocess.run(
-            [BIN / "mock-interviewer", "call", "--server", url, "--say", "Yes, I am ready"],
+            [BIN / "mock-interviewer", "call", "--server", url, "--wav", answer],
             cwd=tmp_path,
             env=env,
             capture_output=True,
@@ -76,7 +79,9 @@ def test_serve_then_call_prints_every_turn_as_json_and_records_the_agent(tmp_pat
             timeout=180,
         )
         assert table.returncode == 0, table.stderr
-        assert "said    Yes, I am ready" in table.stdout and "client  server" in table.stdout
+        assert "said    <answer.wav>" in table.stdout and "client  server" in table.stdout
+        heard = next(line for line in table.stdout.splitlines() if line.startswith("heard"))
+        assert sum(word in heard.lower() for word in ("database", "index", "cache")) >= 2, heard
     finally:
         server.send_signal(signal.SIGTERM)
         _, stderr = server.communicate(timeout=30)
