@@ -26,6 +26,7 @@ run: $(STAMP)
 
 ## Set up, then run the whole test suite in a network namespace where only loopback exists.
 test: $(STAMP)
+	./scripts/ensure-system-packages.sh
 	./scripts/in-loopback-netns.sh $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## Benchmarks: figures printed and written as JSON under benchmarks/results/.

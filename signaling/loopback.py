@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import secrets
 import time
 import wave
 from collections import deque
@@ -40,6 +41,63 @@ CANDIDATE_VOICE = "en-us"
 
 class CallFailed(RuntimeError):
     """The call could not be set up or did not go as a call should."""
+
+
+DEFAULT_INTERVIEW = {
+    "role": "Software Engineer",
+    "interview_type": "mixed",
+    "duration_minutes": 20,
+    "experience_level": "mid",
+    "candidate_name": "Loopback Candidate",
+}
+
+
+def new_http_session() -> aiohttp.ClientSession:
+    """An HTTP client that keeps the login cookie, also for a server addressed by IP (127.0.0.1)."""
+    return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+
+async def _api(http: aiohttp.ClientSession, method: str, url: str, body: dict[str, Any] | None = None) -> Any:
+    async with http.request(method, url, json=body) as response:
+        data = await response.json(content_type=None)
+        if response.status >= 400:
+            error = (data or {}).get("error", {}) if isinstance(data, dict) else {}
+            raise CallFailed(f"{method} {urlsplit(url).path} refused ({response.status}): {error.get('message', data)}")
+        return data
+
+
+async def sign_in(
+    http: aiohttp.ClientSession,
+    base_url: str,
+    email: str | None = None,
+    password: str | None = None,
+    interview: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Log in with ``email``/``password``, or sign up a fresh candidate; returns the profile."""
+    base_url = base_url.rstrip("/")
+    if email is not None:
+        if password is None:
+            raise CallFailed("--password is needed with --email")
+        data = await _api(http, "POST", f"{base_url}/api/auth/login", {"email": email, "password": password})
+        return data["user"]
+    details = {**DEFAULT_INTERVIEW, **(interview or {})}
+    body = {
+        "email": f"candidate-{secrets.token_hex(6)}@loopback.test",
+        "password": secrets.token_urlsafe(16),
+        "full_name": details["candidate_name"] or "Loopback Candidate",
+        "target_role": details["role"],
+        "experience_level": details["experience_level"],
+    }
+    data = await _api(http, "POST", f"{base_url}/api/auth/signup", body)
+    return data["user"]
+
+
+async def create_interview(http: aiohttp.ClientSession, base_url: str, interview: dict[str, Any] | None = None) -> str:
+    """A new interview for the logged-in user (spends one credit); returns its id."""
+    details = {**DEFAULT_INTERVIEW, **(interview or {})}
+    body = {k: details[k] for k in ("role", "interview_type", "duration_minutes")}
+    data = await _api(http, "POST", f"{base_url.rstrip('/')}/api/interviews/create", body)
+    return data["interview"]["id"]
 
 
 def to_48k(samples: np.ndarray, rate: int) -> np.ndarray:
@@ -178,6 +236,7 @@ class TurnReport:
 class CallReport:
     """The whole call as the loopback client saw it."""
 
+    user_email: str
     interview_id: str
     call_id: str
     greeting: str
@@ -234,14 +293,9 @@ class LoopbackCall:
         self.call_id = ""
         self.interview_id = ""
 
-    async def connect(
-        self,
-        http: aiohttp.ClientSession,
-        interview_id: str,
-        interview: dict[str, Any] | None = None,
-        timeout: float = 15.0,
-    ) -> None:
-        """Offer, answer, and wait until the media and the events channel are up."""
+    async def connect(self, http: aiohttp.ClientSession, interview_id: str, timeout: float = 15.0) -> None:
+        """Offer, answer, and wait until the media and the events channel are up (``http`` carries the
+        login cookie)."""
         self.interview_id = interview_id
         channel = self.pc.createDataChannel("events")
         self._channel = channel
@@ -257,14 +311,7 @@ class LoopbackCall:
         self.pc.addTrack(self.mic)
         await self.pc.setLocalDescription(await self.pc.createOffer())
         body: dict[str, Any] = {"sdp": self.pc.localDescription.sdp, "type": self.pc.localDescription.type}
-        if interview is not None:
-            body["interview"] = interview
-        url = f"{self.base_url}/api/interviews/{interview_id}/rtc"
-        async with http.post(url, json=body) as response:
-            data = await response.json(content_type=None)
-            if response.status != 200:
-                error = (data or {}).get("error", {})
-                raise CallFailed(f"offer refused ({response.status}): {error.get('message', data)}")
+        data = await _api(http, "POST", f"{self.base_url}/api/interviews/{interview_id}/rtc", body)
         self.call_id = data.get("call_id", "")
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=data["sdp"], type=data["type"]))
         try:
@@ -382,18 +429,23 @@ async def run_interview(
     base_url: str,
     answers: list[Answer],
     *,
-    interview_id: str = "loopback",
+    email: str | None = None,
+    password: str | None = None,
     interview: dict[str, Any] | None = None,
+    interview_id: str | None = None,
     record: str | Path | None = None,
     turn_timeout: float = 60.0,
     http: aiohttp.ClientSession | None = None,
 ) -> CallReport:
-    """A whole call: hear the greeting, speak each answer after the agent's turn, hear the replies, hang up."""
+    """A whole call: sign up (or log in), create an interview (unless ``interview_id`` names one), hear the
+    greeting, speak each answer after the agent's turn, hear the replies, hang up."""
     own_http = http is None
-    http = http or aiohttp.ClientSession()
+    http = http or new_http_session()
     call = LoopbackCall(base_url)
     try:
-        await call.connect(http, interview_id, interview)
+        user = await sign_in(http, base_url, email, password, interview)
+        interview_id = interview_id or await create_interview(http, base_url, interview)
+        await call.connect(http, interview_id)
         index = 0
         if not answers or answers[0].barge_in_after_s is None:
             index, _ = await call.wait_agent_turn(0, turn_timeout)
@@ -416,6 +468,7 @@ async def run_interview(
     gaps = np.diff(arrivals) if len(arrivals) > 1 else np.zeros(1)
     worst = int(np.argmax(gaps))
     return CallReport(
+        user_email=user["email"],
         interview_id=interview_id,
         call_id=call.call_id,
         greeting=greeting,

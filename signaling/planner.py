@@ -1,14 +1,13 @@
 """What a call needs before it can start, and who decides it.
 
 The signaling endpoint asks a ``CallPlanner`` whether this request may open a call for this interview and
-with what context; the web application provides the planner (the platform's checks the session cookie and
-the interview's owner and status). ``OpenCallPlanner`` accepts any id and reads the interview's context from
-the request body: it serves the loopback client and tests where no accounts exist.
+with what context; the web application provides the planner (``web.calls.PlatformCallPlanner`` checks the
+session cookie and the interview's owner and status, and stores the transcript).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -16,7 +15,6 @@ from aiohttp import web
 
 from voice_agent.events import SessionEvent
 from voice_agent.providers.base import ChatMessage, InterviewContext
-from web.errors import ApiError
 
 
 @dataclass(slots=True)
@@ -30,43 +28,25 @@ class CallPlan:
     elapsed_before: float = 0.0
     #: Receives every session event of the call (the platform stores the transcript lines).
     on_event: Callable[[Any, SessionEvent], None] | None = None
+    #: Awaited once the call has ended, before it counts as gone (the platform flushes its transcript).
+    on_closed: Callable[[Any], Awaitable[None]] | None = None
+
+
+@dataclass(slots=True)
+class CallGrant:
+    """Permission to open a call: for whom and for which interview (``details`` is the planner's own)."""
+
+    interview_id: str
+    user_id: str | None
+    details: Any = None
 
 
 class CallPlanner(Protocol):
-    async def plan(self, request: web.Request, interview_id: str, body: dict[str, Any]) -> CallPlan:
-        """The plan for this call, or an ``ApiError`` saying why it may not start."""
+    async def authorize(self, request: web.Request, interview_id: str) -> CallGrant:
+        """May this request open a call for this interview? An ``ApiError`` says why not. No side effects."""
         ...
 
-
-_TYPES = ("technical", "behavioral", "mixed")
-_LEVELS = ("entry", "mid", "senior")
-
-
-def context_from_body(interview_id: str, body: dict[str, Any]) -> InterviewContext:
-    """An ``InterviewContext`` from the optional ``interview`` object of an offer body."""
-    raw = body.get("interview") or {}
-    if not isinstance(raw, dict):
-        raise ApiError(400, "invalid_field", "'interview' must be an object.")
-    role = raw.get("role", "Software Engineer")
-    kind = raw.get("interview_type", "mixed")
-    level = raw.get("experience_level", "mid")
-    minutes = raw.get("duration_minutes", 20)
-    name = raw.get("candidate_name", "")
-    if not isinstance(role, str) or not role.strip() or len(role) > 100:
-        raise ApiError(400, "invalid_field", "'role' must be a non-empty string of at most 100 characters.")
-    if kind not in _TYPES:
-        raise ApiError(400, "invalid_field", f"'interview_type' must be one of {', '.join(_TYPES)}.")
-    if level not in _LEVELS:
-        raise ApiError(400, "invalid_field", f"'experience_level' must be one of {', '.join(_LEVELS)}.")
-    if not isinstance(minutes, int) or isinstance(minutes, bool) or not 1 <= minutes <= 60:
-        raise ApiError(400, "invalid_field", "'duration_minutes' must be an integer from 1 to 60.")
-    if not isinstance(name, str) or len(name) > 100:
-        raise ApiError(400, "invalid_field", "'candidate_name' must be a string of at most 100 characters.")
-    return InterviewContext(role.strip(), kind, level, minutes, name.strip(), seed=interview_id)
-
-
-class OpenCallPlanner:
-    """Any interview id may open a call; the context comes from the request body."""
-
-    async def plan(self, request: web.Request, interview_id: str, body: dict[str, Any]) -> CallPlan:
-        return CallPlan(interview_id=interview_id, context=context_from_body(interview_id, body))
+    async def plan(self, grant: CallGrant) -> CallPlan:
+        """Everything the call needs, read once the offer is known to be good and any older call of the same
+        user has ended (so its last lines are part of the history)."""
+        ...

@@ -14,7 +14,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
@@ -45,6 +45,7 @@ class RtcCall:
         ice_servers: list[dict[str, Any]],
         user_id: str | None = None,
         on_event: Callable[[RtcCall, SessionEvent], None] | None = None,
+        on_closed: Callable[[RtcCall], Awaitable[None]] | None = None,
         channel_wait_s: float = 2.0,
         media_timeout_s: float = 15.0,
     ) -> None:
@@ -56,6 +57,9 @@ class RtcCall:
         self.end_reason: str | None = None
         self.ended = asyncio.Event()
         self._on_event = on_event
+        self._on_closed = on_closed
+        #: Awaited (in order) after the call has ended and its own after-call work is done.
+        self.ended_callbacks: list[Callable[[], Awaitable[None]]] = []
         self._channel_wait_s = channel_wait_s
         self._media_timeout_s = media_timeout_s
         self.last_inbound = time.monotonic()
@@ -207,6 +211,12 @@ class RtcCall:
             self.track.stop()
             with contextlib.suppress(Exception):
                 await self.pc.close()
+            callbacks = [lambda: self._on_closed(self)] if self._on_closed is not None else []
+            for callback in [*callbacks, *self.ended_callbacks]:
+                try:
+                    await callback()
+                except Exception:
+                    log.exception("call %s: after-call work failed", self.id)
             self.ended.set()
             log.info("call %s interview %s ended: %s", self.id, self.interview_id, self.end_reason)
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
 
-from signaling.planner import CallPlan, OpenCallPlanner
-from voice_agent.events import LineCommitted, SessionEvent, SpokenLine
+from tests.postgres import postgres_cluster  # noqa: F401  (a fixture: one throwaway PostgreSQL per run)
 from web import appkeys
 from web.app import create_app
 from web.settings import Settings
@@ -18,55 +20,57 @@ from web.settings import Settings
 RESULTS_DIR = Path(__file__).parent / "results"
 
 
-class RecordingPlanner(OpenCallPlanner):
-    """Opens calls like the open planner and keeps every transcript line the server commits, per interview."""
-
-    def __init__(self) -> None:
-        self.lines: dict[str, list[SpokenLine]] = {}
-
-    async def plan(self, request: web.Request, interview_id: str, body: dict) -> CallPlan:
-        plan = await super().plan(request, interview_id, body)
-        plan.on_event = self._record
-        return plan
-
-    def _record(self, call, event: SessionEvent) -> None:
-        if isinstance(event, LineCommitted):
-            self.lines.setdefault(call.interview_id, []).append(event.line)
-
-
 @dataclass
 class RunningServer:
-    """A server the tests can call: its base URL, its application (to look at live calls) and the lines it
-    committed."""
+    """A server the tests can call: its base URL, its application (live calls) and its database."""
 
     url: str
     app: web.Application
     settings: Settings
-    planner: RecordingPlanner
 
     @property
     def calls(self):
         return self.app[appkeys.CALLS]
 
-    def lines(self, interview_id: str) -> list[SpokenLine]:
-        return self.planner.lines.get(interview_id, [])
+    @property
+    def db(self):
+        return self.app[appkeys.DATABASE]
+
+    async def lines(self, interview_id: str) -> list[Any]:
+        """The transcript lines stored for an interview so far, in order."""
+        return await self.db.list_messages(uuid.UUID(interview_id))
+
+    async def lines_after_call(self, interview_id: str, timeout: float = 15.0) -> list[Any]:
+        """The transcript once the interview's call has fully ended (its last lines flushed)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self.calls.for_interview(interview_id):
+            assert asyncio.get_running_loop().time() < deadline, "the call did not end"
+            await asyncio.sleep(0.05)
+        return await self.lines(interview_id)
 
 
 async def start_server(settings: Settings) -> tuple[web.AppRunner, RunningServer]:
     """Start the whole application on 127.0.0.1 and a free port."""
-    planner = RecordingPlanner()
-    app = create_app(settings, planner=planner)
+    app = create_app(settings)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = runner.addresses[0][1]
-    return runner, RunningServer(f"http://127.0.0.1:{port}", app, settings, planner)
+    return runner, RunningServer(f"http://127.0.0.1:{port}", app, settings)
 
 
-def test_settings(tmp_path: Path, **overrides) -> Settings:
-    """Settings for a test server: loopback only, nothing read from a developer's .env."""
-    values = {"host": "127.0.0.1", "port": 0, "data_dir": tmp_path, **overrides}
+def test_settings(data_dir: Path, **overrides) -> Settings:
+    """Settings for a test server: loopback only, nothing read from a developer's .env, and rate limits
+    raised (every test comes from 127.0.0.1; the rate-limit tests set their own)."""
+    values = {
+        "host": "127.0.0.1",
+        "port": 0,
+        "data_dir": data_dir,
+        "rate_limit_per_minute": 100_000,
+        "auth_rate_limit_per_minute": 100_000,
+        **overrides,
+    }
     return Settings(_env_file=None, **values)
 
 
@@ -75,7 +79,7 @@ test_settings.__test__ = False  # a helper, not a test
 
 @pytest.fixture(scope="session")
 async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningServer]:
-    """The server with its embedded offline providers, as `make run` starts it."""
+    """The server with its embedded offline providers and a SQLite database, as `make run` starts it."""
     runner, running = await start_server(test_settings(tmp_path_factory.mktemp("server")))
     yield running
     await runner.cleanup()

@@ -238,6 +238,8 @@ class CallSession:
         events = self._vad.process(frame, now)
         if capture is not None and capture.ended is None:
             capture.push(frame, self._vad.voiced)
+            if self._vad.voiced:
+                capture.last_voiced_time = now
         for event in events:
             if isinstance(event, SpeechStarted):
                 self._begin_capture(event)
@@ -350,6 +352,8 @@ class CallSession:
             text = capture.interim
             self._emit(ErrorRaised("stt_timeout", "Speech recognition was slow; using what was heard.", "stt"))
         metrics.stt_final = self.clock()
+        if capture.ended is None:  # cut short (the call closed mid-sentence): up to the last voiced frame
+            capture.speech_seconds = capture.last_voiced_time - capture.started.time + 0.02
         await self._release_capture(capture)
         self.usage.stt_seconds += capture.speech_seconds
         if not text:

@@ -2,25 +2,44 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 from aiohttp import web
 
+from db.migrate import upgrade
+from db.repository import Database
 from signaling import endpoints as signaling_endpoints
 from signaling.aiortc_patches import restrict_host_addresses
-from signaling.planner import CallPlanner, OpenCallPlanner
+from signaling.lease import LocalCallLease
+from signaling.planner import CallPlanner
 from signaling.registry import CallRegistry
 from voice_agent.providers.registry import close_providers, load_providers
-from web import appkeys
+from web import api, appkeys, auth
+from web.calls import IdleInterviewSweep, PlatformCallPlanner
 from web.errors import json_errors
+from web.middlewares import add_security_headers, origin_check, rate_limit
+from web.ratelimit import InMemoryRateLimiter
+from web.security import FileOrEnvSecretKey
 from web.settings import Settings
 
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
-MAX_BODY_BYTES = 256 * 1024
+
+
+async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[appkeys.SETTINGS]
+    url = settings.resolved_database_url
+    await upgrade(url)
+    database = Database(url)
+    app[appkeys.DATABASE] = database
+    log.info("database: %s", database.masked_url)
+    yield
+    await database.dispose()
 
 
 async def _providers_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -37,6 +56,16 @@ async def _calls_ctx(app: web.Application) -> AsyncIterator[None]:
     await calls.close_all("server_shutdown")
 
 
+async def _sweep_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[appkeys.SETTINGS]
+    sweep = IdleInterviewSweep(app[appkeys.DATABASE], settings.abandon_after_s, settings.sweep_interval_s)
+    task = asyncio.get_running_loop().create_task(sweep.run(), name="idle-interview-sweep")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 async def _close_calls_on_shutdown(app: web.Application) -> None:
     await app[appkeys.CALLS].close_all("server_shutdown")
 
@@ -46,14 +75,26 @@ async def index(request: web.Request) -> web.FileResponse:
 
 
 def create_app(settings: Settings, planner: CallPlanner | None = None) -> web.Application:
-    """The whole server: signaling, API and pages, with its providers started and stopped by the app."""
+    """The whole server: signaling, API and pages; its database, providers and calls live with the app."""
     restrict_host_addresses(settings.media_addresses)
-    app = web.Application(middlewares=[json_errors], client_max_size=MAX_BODY_BYTES)
+    app = web.Application(middlewares=[json_errors, rate_limit, origin_check], client_max_size=settings.max_body_bytes)
     app[appkeys.SETTINGS] = settings
-    app[appkeys.CALL_PLANNER] = planner or OpenCallPlanner()
+    app[appkeys.SECRET_KEY] = FileOrEnvSecretKey(
+        settings.secret_key.get_secret_value() if settings.secret_key else None, settings.data_dir
+    )
+    app[appkeys.RATE_LIMITER] = InMemoryRateLimiter()
+    app[appkeys.CALL_PLANNER] = planner or PlatformCallPlanner(app)
+    app[appkeys.CALL_LEASE] = LocalCallLease()
+    # Cleanup runs in reverse: calls end (and store their last lines) before the database closes.
+    app.cleanup_ctx.append(_database_ctx)
     app.cleanup_ctx.append(_providers_ctx)
     app.cleanup_ctx.append(_calls_ctx)
+    app.cleanup_ctx.append(_sweep_ctx)
     app.on_shutdown.append(_close_calls_on_shutdown)
+    app.on_response_prepare.append(add_security_headers)
+    app.on_response_prepare.append(auth.refresh_cookie)
+    auth.add_routes(app)
+    api.add_routes(app)
     signaling_endpoints.add_routes(app)
     app.router.add_get("/", index)
     app.router.add_static("/static/", STATIC_DIR)

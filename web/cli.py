@@ -61,6 +61,8 @@ def _call(args: argparse.Namespace) -> int:
             run_interview(
                 args.server,
                 answers,
+                email=args.email,
+                password=args.password,
                 interview_id=args.interview_id,
                 interview=interview,
                 record=args.record,
@@ -79,6 +81,74 @@ def _call(args: argparse.Namespace) -> int:
     return 0
 
 
+def _db_upgrade(args: argparse.Namespace) -> int:
+    from db.migrate import upgrade_sync
+
+    settings = Settings()
+    upgrade_sync(settings.resolved_database_url)
+    print("database is up to date")
+    return 0
+
+
+async def _with_database(work: Any) -> Any:
+    from db.migrate import upgrade
+    from db.repository import Database
+
+    settings = Settings()
+    await upgrade(settings.resolved_database_url)
+    database = Database(settings.resolved_database_url)
+    try:
+        return await work(database)
+    finally:
+        await database.dispose()
+
+
+def _users_create(args: argparse.Namespace) -> int:
+    from db.repository import EmailTaken
+    from web.schemas import check_email
+    from web.security import hash_password, password_problem
+
+    try:
+        email = check_email(args.email)
+    except ValueError:
+        print(f"not an email address: {args.email}", file=sys.stderr)
+        return 2
+    problem = password_problem(args.password, email)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
+
+    async def work(database: Any) -> Any:
+        return await database.create_user(
+            email=email,
+            password_hash=hash_password(args.password),
+            full_name=args.name,
+            target_role=args.role,
+            experience_level=args.level,
+            interviews_remaining=args.credits,
+        )
+
+    try:
+        user = asyncio.run(_with_database(work))
+    except EmailTaken:
+        print(f"a user with the email {email} already exists", file=sys.stderr)
+        return 1
+    print(f"created {user.email} ({user.id}) with {user.interviews_remaining} interview(s)")
+    return 0
+
+
+def _users_grant(args: argparse.Namespace) -> int:
+    async def work(database: Any) -> Any:
+        return await database.grant_credits(args.email, args.credits)
+
+    user = asyncio.run(_with_database(work))
+    if user is None:
+        print(f"no user with the email {args.email}", file=sys.stderr)
+        return 1
+    print(f"{user.email} now has {user.interviews_remaining} interview(s)")
+    return 0
+
+
 def _ms(value: Any) -> str:
     return "-" if value is None else f"{value:.0f}"
 
@@ -86,7 +156,11 @@ def _ms(value: Any) -> str:
 def format_report(report: Any) -> str:
     """The call as a readable table: one block per turn, latency figures in milliseconds."""
     width = 100
-    lines = [f"interview {report.interview_id}  call {report.call_id}  ended: {report.ended_reason or '-'}", ""]
+    lines = [
+        f"candidate {report.user_email}  interview {report.interview_id}",
+        f"call {report.call_id}  ended: {report.ended_reason or '-'}",
+        "",
+    ]
     lines += textwrap.wrap(f"agent   {report.greeting}", width, subsequent_indent="        ")
     header = (
         "turn  client  server  endpoint  stt  llm-ttft  tts-first  (ms; client = last voice sent → first voice heard)"
@@ -122,14 +196,37 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument("--wav", action="append", default=[], metavar="FILE", help="an answer from a recording")
     call.add_argument("--record", metavar="FILE", help="write everything the agent said to this WAV file")
     call.add_argument("--json", action="store_true", help="print the report as JSON")
-    call.add_argument("--interview-id", default="loopback", help="interview to call")
+    call.add_argument("--email", help="log in as this user (default: sign up a fresh candidate)")
+    call.add_argument("--password", help="the password for --email")
+    call.add_argument("--interview-id", help="call this interview of the user (default: create one)")
     call.add_argument("--role", default="Software Engineer")
     call.add_argument("--type", default="mixed", choices=["technical", "behavioral", "mixed"])
     call.add_argument("--level", default="mid", choices=["entry", "mid", "senior"])
     call.add_argument("--minutes", type=int, default=20, help="planned length of the interview")
-    call.add_argument("--name", default="", help="the candidate's name")
+    call.add_argument("--name", default="Loopback Candidate", help="the fresh candidate's name")
     call.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for each agent turn")
     call.set_defaults(func=_call)
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply the schema migrations (serve does it at start too)").set_defaults(
+        func=_db_upgrade
+    )
+
+    users = sub.add_parser("users", help="manage users (for operators, tests and benchmarks)")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    create = users_sub.add_parser("create", help="create a user")
+    create.add_argument("--email", required=True)
+    create.add_argument("--password", required=True)
+    create.add_argument("--name", default="Candidate")
+    create.add_argument("--role", default="Software Engineer")
+    create.add_argument("--level", default="mid", choices=["entry", "mid", "senior"])
+    create.add_argument("--credits", type=int, default=3, help="interviews the user may start")
+    create.set_defaults(func=_users_create)
+    grant = users_sub.add_parser("grant", help="give a user more interviews")
+    grant.add_argument("email")
+    grant.add_argument("credits", type=int)
+    grant.set_defaults(func=_users_grant)
     return parser
 
 

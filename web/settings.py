@@ -38,6 +38,20 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="address the HTTP server listens on")
     port: int = Field(8080, ge=0, le=65535)
     data_dir: Path = Field(Path("./data"), description="SQLite file, recordings, generated secret")
+    database_url: str = Field("", description="SQLAlchemy async URL (empty: SQLite file in DATA_DIR)")
+    secret_key: SecretStr | None = Field(None, description="signs session tokens (empty: generated in DATA_DIR)")
+    public_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="extra origins allowed to make state-changing requests"
+    )
+    session_idle_days: float = Field(7.0, gt=0, description="a login expires after this long without activity")
+    cookie_secure: bool | None = Field(None, description="Secure cookies (default: unless serving on localhost)")
+    rate_limit_per_minute: int = Field(100, ge=1, description="requests per minute per IP")
+    auth_rate_limit_per_minute: int = Field(10, ge=1, description="login and signup attempts per minute per IP")
+    max_body_bytes: int = Field(256 * 1024, ge=1024, description="largest request body accepted")
+    abandon_after_s: float = Field(600.0, gt=0, description="an interview idle this long without a call is abandoned")
+    sweep_interval_s: float = Field(60.0, gt=0, description="how often idle interviews are looked for")
+    status_token: SecretStr | None = None
+    redis_url: str = ""
 
     media_host_addresses: Annotated[list[str] | None, NoDecode] = Field(
         None, description="comma-separated host addresses for ICE candidates (default: by HOST)"
@@ -78,6 +92,13 @@ class Settings(BaseSettings):
             return items or None
         return value
 
+    @field_validator("public_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
+        return value
+
     @field_validator("ice_servers", mode="before")
     @classmethod
     def _parse_ice_servers(cls, value: Any) -> Any:
@@ -92,6 +113,20 @@ class Settings(BaseSettings):
         if is_loopback_host(self.host):
             return ["127.0.0.1"]
         return None
+
+    @property
+    def resolved_database_url(self) -> str:
+        """``DATABASE_URL``, or the SQLite file in ``DATA_DIR``."""
+        from db.engine import default_database_url
+
+        return self.database_url or default_database_url(self.data_dir)
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies are Secure unless the server only listens on localhost (browsers allow that over HTTP)."""
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return not is_loopback_host(self.host)
 
     def provider_config(self) -> ProviderConfig:
         """Which provider serves each role, per DESIGN §3."""

@@ -23,7 +23,14 @@ WEATHER = "My favourite project was a weather station built with a Raspberry Pi"
 WEATHER_KEYS = {"weather", "station", "raspberry"}
 MENTOR = "I mentor three junior developers every week"
 MENTOR_KEYS = {"mentor", "junior", "developers", "week"}
-INTERVIEW = {"role": "Software Engineer", "interview_type": "mixed", "experience_level": "mid", "duration_minutes": 20}
+NAME = "Robin Candidate"
+INTERVIEW_CONTEXT = {
+    "role": "Software Engineer",
+    "interview_type": "mixed",
+    "experience_level": "mid",
+    "duration_minutes": 20,
+}
+INTERVIEW = {**INTERVIEW_CONTEXT, "candidate_name": NAME}
 
 
 def words(text: str) -> set[str]:
@@ -46,7 +53,6 @@ async def test_a_call_greets_understands_the_answers_and_replies_to_each(server,
     report = await run_interview(
         server.url,
         [Answer.spoken(WEATHER), Answer.spoken(MENTOR)],
-        interview_id="call-test",
         interview=INTERVIEW,
         record=record,
     )
@@ -73,21 +79,16 @@ async def test_a_call_greets_understands_the_answers_and_replies_to_each(server,
     assert report.ended_reason == "candidate_ended"
 
     # What the server stored is what was said, in order.
-    lines = server.lines("call-test")
+    lines = await server.lines_after_call(report.interview_id)
     assert [line.role for line in lines] == ["assistant", "user", "assistant", "user", "assistant"]
     assert lines[1].content == first.heard and lines[1].audio_duration_seconds > 2.0
 
 
 async def test_speaking_over_the_agent_stops_it_and_keeps_only_what_was_played(server):
-    context = InterviewContext(seed="barge-in", **INTERVIEW)
+    report = await run_interview(server.url, [Answer.spoken(MENTOR, barge_in_after_s=1.5)], interview=INTERVIEW)
+    context = InterviewContext(seed=report.interview_id, candidate_name=NAME, **INTERVIEW_CONTEXT)
     full_greeting = ScriptedInterviewer().compose_reply(ReplyRequest("", (), context, 0.0))
 
-    report = await run_interview(
-        server.url,
-        [Answer.spoken(MENTOR, barge_in_after_s=1.5)],
-        interview_id="barge-in",
-        interview=INTERVIEW,
-    )
     interrupted = next(
         e for e in report.events if e["type"] == "transcript" and e["role"] == "assistant" and e["final"]
     )
@@ -101,7 +102,7 @@ async def test_speaking_over_the_agent_stops_it_and_keeps_only_what_was_played(s
     assert full_greeting.startswith(cut.rstrip(".,?! ")), (cut, full_greeting)
 
     # The store holds the cut line, marked as interrupted, then the candidate's answer and the agent's reply.
-    lines = server.lines("barge-in")
+    lines = await server.lines_after_call(report.interview_id)
     assert lines[0].role == "assistant" and lines[0].content == cut and lines[0].interrupted
     assert lines[0].audio_duration_seconds < 4.0
     assert lines[1].role == "user" and len(MENTOR_KEYS & words(lines[1].content)) >= 2
@@ -123,7 +124,7 @@ async def test_agent_frames_keep_their_cadence_while_stt_and_tts_work(server):
     answer = Answer.spoken(LONG_ANSWER)
     assert len(answer.audio) / 48000 > 25  # a long answer: Whisper decodes it in segments while it is spoken
 
-    report = await run_interview(server.url, [answer], interview_id="cadence", interview=INTERVIEW)
+    report = await run_interview(server.url, [answer], interview=INTERVIEW)
 
     # The agent's track delivered a frame every 20 ms throughout: the long greeting being synthesised sentence
     # by sentence, the long answer being decoded, the reply. Silence frames count too: the clock never stalls.

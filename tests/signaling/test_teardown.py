@@ -8,7 +8,7 @@ import gc
 import aiohttp
 from aiortc import RTCPeerConnection
 
-from signaling.loopback import LoopbackCall
+from signaling.loopback import LoopbackCall, create_interview, new_http_session, sign_in
 from tests.conftest import start_server, test_settings
 
 INTERVIEW = {"role": "Data Scientist", "interview_type": "technical", "duration_minutes": 10}
@@ -30,16 +30,18 @@ def leftovers(call) -> list[str]:
     return found
 
 
-async def open_call(url: str, http: aiohttp.ClientSession, interview_id: str) -> LoopbackCall:
+async def open_call(url: str, http: aiohttp.ClientSession) -> LoopbackCall:
+    """A fresh candidate's call, once the agent has started to speak."""
+    await sign_in(http, url, interview=INTERVIEW)
     call = LoopbackCall(url)
-    await call.connect(http, interview_id, INTERVIEW)
+    await call.connect(http, await create_interview(http, url, INTERVIEW))
     await call.wait_event(lambda e: e.get("type") == "state" and e.get("state") == "speaking", timeout=20)
     return call
 
 
 async def test_hanging_up_leaves_nothing_behind(server):
-    async with aiohttp.ClientSession() as http:
-        client = await open_call(server.url, http, "teardown-hangup")
+    async with new_http_session() as http:
+        client = await open_call(server.url, http)
         call = server.calls.get(client.call_id)
         assert call is not None
         await until(lambda: len(client.recorder.voiced_arrivals) >= 75)  # 1.5 s into the greeting
@@ -48,12 +50,12 @@ async def test_hanging_up_leaves_nothing_behind(server):
     await until(lambda: server.calls.get(client.call_id) is None)
     assert leftovers(call) == []
     # The greeting line that was being spoken is kept, cut to what was played.
-    assert server.lines("teardown-hangup")[0].interrupted
+    assert (await server.lines_after_call(client.interview_id))[0].interrupted
 
 
 async def test_a_closed_connection_without_goodbye_ends_the_call(server):
-    async with aiohttp.ClientSession() as http:
-        client = await open_call(server.url, http, "teardown-closed")
+    async with new_http_session() as http:
+        client = await open_call(server.url, http)
         call = server.calls.get(client.call_id)
         await client.close()  # the tab closed: no "end" message
     await until(lambda: call.ended.is_set())
@@ -64,8 +66,8 @@ async def test_a_closed_connection_without_goodbye_ends_the_call(server):
 async def test_a_peer_whose_audio_stops_is_reaped(tmp_path):
     runner, running = await start_server(test_settings(tmp_path, media_timeout_s=1.5))
     try:
-        async with aiohttp.ClientSession() as http:
-            client = await open_call(running.url, http, "teardown-vanished")
+        async with new_http_session() as http:
+            client = await open_call(running.url, http)
             call = running.calls.get(client.call_id)
             client.mic.stop()  # a frozen tab: the connection stays up but no audio comes
             await client.wait_event(lambda e: e.get("type") == "ended", timeout=10)
@@ -79,9 +81,9 @@ async def test_a_peer_whose_audio_stops_is_reaped(tmp_path):
 
 async def test_server_shutdown_tells_the_client_and_closes_every_call(tmp_path):
     runner, running = await start_server(test_settings(tmp_path))
-    async with aiohttp.ClientSession() as http:
-        first = await open_call(running.url, http, "shutdown-1")
-        second = await open_call(running.url, http, "shutdown-2")
+    async with new_http_session() as http, new_http_session() as other:
+        first = await open_call(running.url, http)
+        second = await open_call(running.url, other)
         calls = [running.calls.get(first.call_id), running.calls.get(second.call_id)]
         await runner.cleanup()
         for client in (first, second):

@@ -67,11 +67,52 @@ def test_serve_then_call_prints_every_turn_as_json_and_records_the_agent(tmp_pat
         with wave.open(str(record)) as w:
             assert w.getframerate() == 48000 and w.getnframes() / 48000 > 5
 
+        # An operator makes a user with one interview and grants one more; the client logs in as that user.
+        def cli(*args: object) -> subprocess.CompletedProcess:
+            return subprocess.run(
+                [BIN / "mock-interviewer", *map(str, args)],
+                cwd=tmp_path,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+
+        created = cli(
+            "users",
+            "create",
+            "--email",
+            "Grace@Example.org",
+            "--password",
+            "hopper-1906",
+            "--name",
+            "Grace Hopper",
+            "--credits",
+            "1",
+        )
+        assert created.returncode == 0 and "grace@example.org" in created.stdout, created.stderr
+        assert cli("users", "create", "--email", "grace@example.org", "--password", "hopper-1906").returncode == 1
+        granted = cli("users", "grant", "grace@example.org", "1")
+        assert granted.returncode == 0 and "now has 2 interview(s)" in granted.stdout
+        assert cli("users", "grant", "nobody@example.org", "1").returncode == 1
+        assert cli("db", "upgrade").returncode == 0
+
         # A recording instead of synthesised text, and the table a person reads.
         answer = tmp_path / "answer.wav"
         write_wav(answer, speak("The database was slow, so I added an index and a cache"))
         table = subprocess.run(
-            [BIN / "mock-interviewer", "call", "--server", url, "--wav", answer],
+            [
+                BIN / "mock-interviewer",
+                "call",
+                "--server",
+                url,
+                "--wav",
+                answer,
+                "--email",
+                "grace@example.org",
+                "--password",
+                "hopper-1906",
+            ],
             cwd=tmp_path,
             env=env,
             capture_output=True,
@@ -82,6 +123,10 @@ def test_serve_then_call_prints_every_turn_as_json_and_records_the_agent(tmp_pat
         assert "said    <answer.wav>" in table.stdout and "client  server" in table.stdout
         heard = next(line for line in table.stdout.splitlines() if line.startswith("heard"))
         assert sum(word in heard.lower() for word in ("database", "index", "cache")) >= 2, heard
+        assert "candidate grace@example.org" in table.stdout
+        assert "now has 1 interview(s)" in cli("users", "grant", "grace@example.org", "0").stdout
+        wrong = cli("call", "--server", url, "--email", "grace@example.org", "--password", "wrong-password")
+        assert wrong.returncode == 1 and "refused (401)" in wrong.stderr
     finally:
         server.send_signal(signal.SIGTERM)
         _, stderr = server.communicate(timeout=30)

@@ -1,0 +1,204 @@
+"""The platform's side of a call: who may open it, what it continues from, and a transcript that is never lost.
+
+``PlatformCallPlanner`` lets a call start only for the owner of an interview that is in progress, and hands
+the session the conversation so far, so a reconnect continues where the dropped call stopped.
+``TranscriptWriter`` stores each line the moment it
+is final, in order, retrying through database hiccups; ``CallActivity`` keeps the interview's last-activity
+time fresh while the call lives, so the idle sweep never abandons a live interview.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from typing import Any
+
+from aiohttp import web
+
+from signaling.planner import CallGrant, CallPlan
+from voice_agent.events import LineCommitted, SessionEvent, SpokenLine
+from voice_agent.providers.base import ChatMessage, InterviewContext
+from web import appkeys
+from web.auth import require_auth
+from web.errors import ApiError
+
+log = logging.getLogger(__name__)
+
+#: Call endings that mean the interview is over (a dropped call leaves it open for a reconnect).
+COMPLETING_REASONS = frozenset({"completed", "candidate_ended", "time_limit"})
+
+
+class TranscriptWriter:
+    """Writes a call's transcript lines to the database as they become final, one by one, in order."""
+
+    def __init__(self, db: Any, interview_id: uuid.UUID, retry_delays: tuple[float, ...] = (0.1, 0.5, 1, 2, 5)):
+        self._db = db
+        self._interview_id = interview_id
+        self._retry_delays = retry_delays
+        self._queue: asyncio.Queue[SpokenLine | None] = asyncio.Queue()
+        self._task = asyncio.get_running_loop().create_task(self._run(), name=f"transcript-{interview_id}")
+        self.stored = 0
+        self.failed: list[SpokenLine] = []
+
+    def on_event(self, _call: Any, event: SessionEvent) -> None:
+        """The session's event hook: queue every committed line."""
+        if isinstance(event, LineCommitted):
+            self._queue.put_nowait(event.line)
+
+    async def _run(self) -> None:
+        while (line := await self._queue.get()) is not None:
+            await self._store(line)
+
+    async def _store(self, line: SpokenLine) -> None:
+        for attempt, delay in enumerate((*self._retry_delays, None)):
+            try:
+                await self._db.add_message(
+                    self._interview_id,
+                    line.role,
+                    line.content,
+                    line.started_at,
+                    line.audio_duration_seconds,
+                    metrics=line.metrics,
+                    interrupted=line.interrupted,
+                )
+                self.stored += 1
+                return
+            except Exception as exc:
+                if delay is None:
+                    # Kept in memory and logged without its text: the operator sees it; nothing is silently lost.
+                    self.failed.append(line)
+                    log.error("interview %s: a %s line could not be stored: %s", self._interview_id, line.role, exc)
+                    return
+                log.warning("interview %s: storing a line failed (attempt %d), retrying", self._interview_id, attempt)
+                await asyncio.sleep(delay)
+
+    async def close(self, timeout: float = 30.0) -> None:
+        """Store what is queued, then stop."""
+        self._queue.put_nowait(None)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._task), timeout)
+
+
+class CallActivity:
+    """Adds the call's time to the interview and keeps its last-activity time fresh while the call lives."""
+
+    def __init__(self, db: Any, interview_id: uuid.UUID, every_s: float) -> None:
+        self._db = db
+        self._interview_id = interview_id
+        self._every_s = every_s
+        self._last = time.monotonic()
+        self._task = asyncio.get_running_loop().create_task(self._run(), name=f"activity-{interview_id}")
+
+    async def _record(self) -> None:
+        now = time.monotonic()
+        delta, self._last = now - self._last, now
+        await self._db.record_activity(self._interview_id, delta)
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._every_s)
+            try:
+                await self._record()
+            except Exception as exc:
+                log.warning("interview %s: activity not recorded: %s", self._interview_id, exc)
+
+    async def close(self) -> None:
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        with contextlib.suppress(Exception):
+            await self._record()
+
+
+class PlatformCallPlanner:
+    """Calls for logged-in owners of interviews in progress."""
+
+    def __init__(self, app: web.Application) -> None:
+        self._app = app
+
+    async def authorize(self, request: web.Request, interview_id: str) -> CallGrant:
+        auth = await require_auth(request)
+        try:
+            key = uuid.UUID(interview_id)
+        except ValueError as exc:
+            raise ApiError(404, "not_found", "No such interview.") from exc
+        interview = await self._app[appkeys.DATABASE].get_interview(key, auth.user.id)
+        if interview is None:
+            raise ApiError(404, "not_found", "No such interview.")
+        if _value(interview.status) != "in_progress":
+            raise ApiError(409, "interview_not_in_progress", f"This interview is {_value(interview.status)}.")
+        return CallGrant(interview_id=str(key), user_id=str(auth.user.id), details=(auth.user, key))
+
+    async def plan(self, grant: CallGrant) -> CallPlan:
+        user, key = grant.details
+        app = self._app
+        db = app[appkeys.DATABASE]
+        interview = await db.get_interview(key, user.id)
+        history = [ChatMessage(_value(m.role), m.content) for m in await db.list_messages(key)]
+        settings = app[appkeys.SETTINGS]
+        writer = TranscriptWriter(db, key)
+        activity = CallActivity(db, key, every_s=min(30.0, settings.abandon_after_s / 4))
+        await db.record_activity(key, 0.0)
+
+        async def on_closed(call: Any) -> None:
+            await writer.close()
+            await activity.close()
+            if call.end_reason in COMPLETING_REASONS:
+                await db.complete_interview(key, user.id)
+                log.info("interview %s completed (%s)", key, call.end_reason)
+
+        context = InterviewContext(
+            role=interview.role,
+            interview_type=_value(interview.interview_type),
+            experience_level=_value(interview.experience_level),
+            duration_minutes=interview.duration_minutes,
+            candidate_name=user.full_name,
+            seed=str(key),
+        )
+        return CallPlan(
+            interview_id=str(key),
+            context=context,
+            user_id=grant.user_id,
+            history=history,
+            elapsed_before=interview.active_seconds or 0.0,
+            on_event=writer.on_event,
+            on_closed=on_closed,
+        )
+
+
+def _value(enum_or_str: Any) -> Any:
+    return getattr(enum_or_str, "value", enum_or_str)
+
+
+class IdleInterviewSweep:
+    """Marks interviews abandoned when they have had no call and no activity for longer than the grace period.
+
+    Keyed on each interview's last-activity time (which live calls refresh), so it is safe to run in every
+    worker at once and never depends on when a server started.
+    """
+
+    def __init__(self, db: Any, grace_s: float, every_s: float) -> None:
+        self._db = db
+        self._grace_s = grace_s
+        self._every_s = every_s
+
+    async def sweep_once(self) -> list[uuid.UUID]:
+        """One pass; returns the interviews it abandoned."""
+        from datetime import UTC, datetime, timedelta
+
+        idle_before = datetime.now(UTC) - timedelta(seconds=self._grace_s)
+        abandoned = await self._db.abandon_stale_interviews(idle_before)
+        if abandoned:
+            log.info("%d idle interview(s) marked abandoned", len(abandoned))
+        return abandoned
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self._every_s)
+            try:
+                await self.sweep_once()
+            except Exception as exc:
+                log.warning("idle interview sweep failed: %s", exc)
