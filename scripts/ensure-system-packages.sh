@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Debian packages the test suite needs, installed with apt-get when missing:
 #   postgresql  the database tests run on a throwaway PostgreSQL cluster as well as on SQLite
+#   chromium    the browser tests (tests/browser) drive Debian's Chromium with Playwright
 set -euo pipefail
 need=()
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ "${#need[@]}" -eq 0 ]; then
     exit 0
 fi

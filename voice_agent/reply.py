@@ -24,8 +24,10 @@ from voice_agent.sentences import SentenceSplitter
 
 log = logging.getLogger(__name__)
 
-#: Spoken when the language model fails and nothing of the reply was said yet.
-LLM_APOLOGY = "Sorry, I lost my train of thought for a moment. Could you tell me a little more about that?"
+#: Spoken when the language model fails and nothing of the reply was said yet; the offline interviewer then
+#: carries on (repeats or moves on), or, without one, the candidate is asked to go on.
+LLM_APOLOGY = "Sorry, I lost my train of thought for a moment."
+LLM_APOLOGY_ALONE = "Sorry, I lost my train of thought for a moment. Could you tell me a little more about that?"
 
 
 class MarkerFilter:
@@ -132,21 +134,9 @@ class Reply:
             self.done_producing = True
 
     async def _write_sentences(self) -> None:
-        splitter = SentenceSplitter()
-        markers = MarkerFilter()
         self.metrics.llm_start = self.clock()
         try:
-            async for fragment in self.providers.llm.stream_reply(self.request, self.usage):
-                if self.metrics.llm_first_token is None:
-                    self.metrics.llm_first_token = self.clock()
-                for sentence in splitter.push(markers.feed(fragment)):
-                    self._queue_sentence(sentence)
-            for sentence in splitter.push(markers.flush()):
-                self._queue_sentence(sentence)
-            rest = splitter.flush()
-            if rest:
-                self._queue_sentence(rest)
-            self.ends_interview = markers.seen
+            await self._stream_from(self.providers.llm)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -154,9 +144,36 @@ class Reply:
             self.failed = True
             self.emit(ErrorRaised("llm_failed", "The interviewer's language model failed; carrying on.", "llm"))
             if not self.text:
-                self._queue_sentence(LLM_APOLOGY)
+                await self._fall_back()
         finally:
             self._sentences.put_nowait(None)
+
+    async def _stream_from(self, llm: Any) -> None:
+        splitter = SentenceSplitter()
+        markers = MarkerFilter()
+        async for fragment in llm.stream_reply(self.request, self.usage):
+            if self.metrics.llm_first_token is None:
+                self.metrics.llm_first_token = self.clock()
+            for sentence in splitter.push(markers.feed(fragment)):
+                self._queue_sentence(sentence)
+        for sentence in splitter.push(markers.flush()):
+            self._queue_sentence(sentence)
+        rest = splitter.flush()
+        if rest:
+            self._queue_sentence(rest)
+        self.ends_interview = markers.seen
+
+    async def _fall_back(self) -> None:
+        """Apologise, then let the offline interviewer repeat the question or move on."""
+        fallback = self.providers.fallback_llm
+        if fallback is None:
+            self._queue_sentence(LLM_APOLOGY_ALONE)
+            return
+        self._queue_sentence(LLM_APOLOGY)
+        try:
+            await self._stream_from(fallback)
+        except Exception:
+            log.exception("the offline interviewer failed too")
 
     def _queue_sentence(self, sentence: str) -> None:
         self.text = f"{self.text} {sentence}".strip()

@@ -47,8 +47,10 @@ from voice_agent.providers.base import (
     LlmUsage,
     Providers,
     ReplyRequest,
+    SttCall,
     SttStream,
     Transcript,
+    open_stt_call,
 )
 from voice_agent.reply import Reply
 from voice_agent.vad import (
@@ -111,6 +113,7 @@ class Capture:
         self.last_voiced_time = started.time
         self.reader: asyncio.Task[None] | None = None
         self.speech_seconds = 0.0
+        self.ended_by_stt = False
 
     def push(self, frame: bytes, is_speech: bool) -> None:
         if self.stream is None:
@@ -150,6 +153,7 @@ class CallSession:
         self._vad = VadEndpointer(self.options.vad)
         self._outbound = OutboundAudio()
         self._capture: Capture | None = None
+        self._stt: SttCall | object = providers.stt
         self._reply: Reply | None = None
         self._speculative: Reply | None = None
         self._turn = 0
@@ -165,6 +169,11 @@ class CallSession:
         """Start the clock and, unless configured otherwise, greet the candidate."""
         self._started_at = self.clock()
         self._emit(StateChanged(self.state))
+        try:
+            self._stt = await open_stt_call(self.providers.stt, self._report_fault)
+        except Exception as exc:
+            log.warning("speech-to-text did not connect at call start: %s", exc.__class__.__name__)
+            self._report_fault("stt_unavailable", "Speech recognition is not connected yet; retrying per answer.")
         deadline = self.context.duration_minutes * 60 + self.options.overrun_s - self._elapsed_before
         self._spawn(self._hard_stop(max(1.0, deadline)))
         if self.options.greet:
@@ -201,6 +210,9 @@ class CallSession:
             for task in others:
                 task.cancel()
             await asyncio.gather(*others, return_exceptions=True)
+            if self._stt is not self.providers.stt:
+                with contextlib.suppress(Exception):
+                    await self._stt.aclose()  # type: ignore[union-attr]
         finally:
             self._set_state(AgentState.ENDED)
             self._emit(CallEnded(reason))
@@ -266,7 +278,7 @@ class CallSession:
 
     async def _read_transcripts(self, capture: Capture) -> None:
         try:
-            stream = await self.providers.stt.open_stream()
+            stream = await self._stt.open_stream()  # type: ignore[union-attr]
         except Exception as exc:
             log.warning("speech-to-text failed to open: %s", exc.__class__.__name__)
             self._emit(ErrorRaised("stt_failed", "Speech recognition is unavailable right now.", "stt"))
@@ -298,6 +310,8 @@ class CallSession:
         if result.is_final:
             if not capture.final.done():
                 capture.final.set_result(text)
+            if result.speech_final and capture.ended is None and self._capture is capture and text:
+                self._end_turn_early(capture)
             return
         if text and text != capture.interim:
             capture.interim = text
@@ -338,12 +352,36 @@ class CallSession:
         self._finishing.add(task)
         task.add_done_callback(self._finishing.discard)
 
+    def _end_turn_early(self, capture: Capture) -> None:
+        """The STT saw the end of the utterance (Deepgram's endpointing) before the VAD's hangover ran out: end
+        the turn now. If the candidate goes on, the VAD starts a new utterance (which may interrupt the reply)."""
+        self._vad.end_now()
+        now = self.clock()
+        capture.ended = SpeechEnded(
+            self._vad.index,
+            now,
+            capture.started.index,
+            self._vad.index,
+            capture.last_voiced_time,
+            max(1, round((capture.last_voiced_time - capture.started.time) / 0.02)),
+        )
+        capture.speech_seconds = capture.last_voiced_time - capture.started.time + 0.02
+        capture.ended_by_stt = True
+        task = self._spawn(self._finish_capture(capture, now, reply=True))
+        self._finishing.add(task)
+        task.add_done_callback(self._finishing.discard)
+
+    def _report_fault(self, code: str, message: str) -> None:
+        self._emit(ErrorRaised(code, message, "stt"))
+
     async def _finish_capture(self, capture: Capture, endpoint: float, reply: bool) -> None:
         """The candidate finished speaking: wait for the final transcript, store the line, answer it."""
         if self._capture is capture:
             self._capture = None
         self._turn += 1
         metrics = TurnMetrics(turn=self._turn, user_speech_end=capture.last_voiced_time, endpoint=endpoint)
+        if capture.ended_by_stt:
+            metrics.ended_by = "stt"
         if capture.stream is not None:
             await capture.stream.finalize()
         try:

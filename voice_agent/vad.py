@@ -131,6 +131,12 @@ class VadEndpointer:
         self._paused = False
         self._sustained = False
 
+    def end_now(self) -> None:
+        """Forget the speech in progress (the STT decided the turn ended): the next voice starts anew."""
+        self.in_speech = False
+        self._history.clear()
+        self._window.clear()
+
     def process(self, frame: bytes, time: float) -> list[VadEvent]:
         """Classify one 20 ms frame that arrived at ``time`` and return what it changed."""
         self.index += 1

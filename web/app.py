@@ -18,7 +18,7 @@ from signaling.lease import LocalCallLease
 from signaling.planner import CallPlanner
 from signaling.registry import CallRegistry
 from voice_agent.providers.registry import close_providers, load_providers
-from web import api, appkeys, auth
+from web import api, appkeys, auth, pages
 from web.calls import IdleInterviewSweep, PlatformCallPlanner
 from web.errors import json_errors
 from web.middlewares import add_security_headers, origin_check, rate_limit
@@ -70,10 +70,6 @@ async def _close_calls_on_shutdown(app: web.Application) -> None:
     await app[appkeys.CALLS].close_all("server_shutdown")
 
 
-async def index(request: web.Request) -> web.FileResponse:
-    return web.FileResponse(STATIC_DIR / "index.html")
-
-
 def create_app(settings: Settings, planner: CallPlanner | None = None) -> web.Application:
     """The whole server: signaling, API and pages; its database, providers and calls live with the app."""
     restrict_host_addresses(settings.media_addresses)
@@ -96,6 +92,6 @@ def create_app(settings: Settings, planner: CallPlanner | None = None) -> web.Ap
     auth.add_routes(app)
     api.add_routes(app)
     signaling_endpoints.add_routes(app)
-    app.router.add_get("/", index)
+    pages.add_routes(app)
     app.router.add_static("/static/", STATIC_DIR)
     return app

@@ -14,6 +14,10 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from signaling.aiortc_patches import parse_ice_servers
+from voice_agent.providers.chat import ChatOptions
+from voice_agent.providers.deepgram_stt import DeepgramOptions
+from voice_agent.providers.openai_stt import OpenAITranscriptionOptions
+from voice_agent.providers.openai_tts import OpenAISpeechOptions
 from voice_agent.providers.registry import ProviderConfig
 from voice_agent.providers.whisper_stt import WhisperOptions
 from voice_agent.session import SessionOptions
@@ -66,6 +70,21 @@ class Settings(BaseSettings):
     deepgram_api_key: SecretStr | None = None
     anthropic_api_key: SecretStr | None = None
     openai_api_key: SecretStr | None = None
+    deepgram_base_url: str = ""
+    anthropic_base_url: str = ""
+    openai_base_url: str = Field("", description="ends in /v1, e.g. http://localhost:11434/v1 for Ollama")
+    stt_base_url: str = Field("", description="endpoint for speech-to-text only (overrides the provider's)")
+    llm_base_url: str = Field("", description="endpoint for the language model only")
+    tts_base_url: str = Field("", description="endpoint for text-to-speech only")
+    deepgram_model: str = "nova-3"
+    anthropic_model: str = "claude-sonnet-5-5"
+    openai_chat_model: str = "gpt-5.4-mini"
+    openai_stt_model: str = "gpt-4o-mini-transcribe"
+    openai_tts_model: str = "gpt-4o-mini-tts"
+    openai_tts_voice: str = "alloy"
+    llm_timeout_s: float = Field(20.0, gt=0, description="a language-model request or stalled stream fails after")
+    llm_max_tokens: int = Field(400, ge=50, description="longest interviewer reply, in tokens")
+    provider_timeout_s: float = Field(15.0, gt=0, description="a speech request or stalled stream fails after")
 
     whisper_model: str = Field("", description="faster-whisper model folder (empty: bundled tiny.en)")
     whisper_beam_size: int = 5
@@ -128,12 +147,55 @@ class Settings(BaseSettings):
             return self.cookie_secure
         return not is_loopback_host(self.host)
 
+    def chosen_providers(self) -> tuple[str, str, str]:
+        """(stt, llm, tts): as configured, else by the keys present (DESIGN §3): STT Deepgram, then OpenAI;
+        LLM Anthropic, then OpenAI; TTS OpenAI; otherwise the embedded offline providers."""
+        deepgram, anthropic, openai = self.deepgram_api_key, self.anthropic_api_key, self.openai_api_key
+        stt = self.stt_provider or ("deepgram" if deepgram else "openai" if openai else "offline")
+        llm = self.llm_provider or ("anthropic" if anthropic else "openai" if openai else "offline")
+        tts = self.tts_provider or ("openai" if openai else "offline")
+        return stt, llm, tts
+
     def provider_config(self) -> ProviderConfig:
-        """Which provider serves each role, per DESIGN §3."""
+        """Which provider serves each role, with its endpoint, model and limits."""
+        stt, llm, tts = self.chosen_providers()
+        openai_key = self.openai_api_key
         return ProviderConfig(
-            stt=self.stt_provider or "offline",
-            llm=self.llm_provider or "offline",
-            tts=self.tts_provider or "offline",
+            stt=stt,
+            llm=llm,
+            tts=tts,
+            deepgram=DeepgramOptions(
+                api_key=self.deepgram_api_key,
+                base_url=self.stt_base_url or self.deepgram_base_url,
+                model=self.deepgram_model,
+            ),
+            openai_stt=OpenAITranscriptionOptions(
+                api_key=openai_key,
+                base_url=self.stt_base_url or self.openai_base_url,
+                model=self.openai_stt_model,
+                timeout_s=self.provider_timeout_s,
+            ),
+            anthropic=ChatOptions(
+                api_key=self.anthropic_api_key,
+                base_url=self.llm_base_url or self.anthropic_base_url,
+                model=self.anthropic_model,
+                timeout_s=self.llm_timeout_s,
+                max_tokens=self.llm_max_tokens,
+            ),
+            openai_llm=ChatOptions(
+                api_key=openai_key,
+                base_url=self.llm_base_url or self.openai_base_url,
+                model=self.openai_chat_model,
+                timeout_s=self.llm_timeout_s,
+                max_tokens=self.llm_max_tokens,
+            ),
+            openai_tts=OpenAISpeechOptions(
+                api_key=openai_key,
+                base_url=self.tts_base_url or self.openai_base_url,
+                model=self.openai_tts_model,
+                voice=self.openai_tts_voice,
+                timeout_s=self.provider_timeout_s,
+            ),
             whisper=WhisperOptions(
                 model=self.whisper_model,
                 beam_size=self.whisper_beam_size,

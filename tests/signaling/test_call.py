@@ -130,4 +130,6 @@ async def test_agent_frames_keep_their_cadence_while_stt_and_tts_work(server):
     # by sentence, the long answer being decoded, the reply. Silence frames count too: the clock never stalls.
     assert report.inbound_frames > 40 / 0.02 * 0.9
     assert report.inbound_max_gap_ms < 100, (report.inbound_max_gap_ms, report.inbound_max_gap_at_s)
-    assert len(words(report.turns[0].heard) & {"payments", "queue", "backoff", "dashboards", "revenue"}) >= 3
+    heard = words(report.turns[0].heard)
+    stems = ("payment", "queue", "backoff", "dashboard", "revenue", "transaction", "region")
+    assert sum(any(w.startswith(stem) for w in heard) for stem in stems) >= 3, report.turns[0].heard

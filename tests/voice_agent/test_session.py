@@ -261,3 +261,17 @@ async def test_a_failing_voice_falls_back_and_the_text_still_arrives(voice):
     assert h.agent_frames > 50  # the fallback voice spoke
     assert h.lines()[0][1].startswith("Hi Sam")
     await h.session.close("test")
+
+
+async def test_a_failing_language_model_hands_over_to_the_offline_interviewer(voice):
+    providers = Providers(
+        stt=ScriptedStt([]), llm=BrokenLlm(), tts=voice, fallback_tts=voice, fallback_llm=ScriptedInterviewer()
+    )
+    context = InterviewContext(candidate_name="Sam", duration_minutes=20, seed="session-test")
+    h = Harness(lambda sink: CallSession(providers=providers, context=context, on_event=sink))
+    await h.session.start()
+    await h.play()
+    line = h.lines()[0][1]
+    assert line.startswith("Sorry, I lost my train of thought for a moment.")
+    assert line.endswith("?") and "Sam" in line  # the offline interviewer greeted and asked the first question
+    await h.session.close("test")

@@ -2,9 +2,12 @@
 
 Three roles, one protocol each (DESIGN §3):
 
-- ``SpeechToText.open_stream()`` gives an ``SttStream``: audio is pushed as 16 kHz mono s16 PCM, transcripts
-  come back through ``async for``. A provider that only transcribes whole utterances fits the same shape: it
-  buffers what is pushed and yields its final transcript after ``finalize()``.
+- ``SpeechToText.open_stream()`` gives an ``SttStream`` for one utterance: audio is pushed as 16 kHz mono s16
+  PCM, transcripts come back through ``async for``: interims (the whole utterance's text so far) and exactly one
+  final. A provider that only transcribes whole utterances fits the same shape: it buffers what is pushed and
+  yields its final transcript after ``finalize()``. A provider that keeps a connection for a whole call
+  (Deepgram) also offers ``open_call()``: the session opens it when the call starts and takes its utterance
+  streams from it, so the first answer pays no connection time.
 - ``LanguageModel.stream_reply(request)`` yields the interviewer's reply as text fragments;
   ``complete_json`` answers with one JSON object (used for feedback).
 - ``TextToSpeech.synthesize(text)`` yields ``PcmChunk``s whose sample rate is declared.
@@ -15,7 +18,8 @@ Nothing here knows about HTTP, WebRTC or the database.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -67,6 +71,26 @@ class SpeechToText(Protocol):
     async def open_stream(self) -> SttStream:
         """Open a stream for one utterance."""
         ...
+
+
+#: How a provider reports a fault it survived (a code and a message for the candidate's client).
+FaultReporter = Callable[[str, str], None]
+
+
+class SttCall(Protocol):
+    """A provider's resources for one call (``SpeechToText.open_call``): utterance streams, then ``aclose``."""
+
+    async def open_stream(self) -> SttStream: ...
+
+    async def aclose(self) -> None: ...
+
+
+async def open_stt_call(stt: SpeechToText, on_fault: FaultReporter) -> SttCall | SpeechToText:
+    """The call-scoped STT of a provider that has one, else the provider itself."""
+    open_call = getattr(stt, "open_call", None)
+    if open_call is None:
+        return stt
+    return await open_call(on_fault)
 
 
 ChatRole = Literal["user", "assistant"]
@@ -153,6 +177,28 @@ class TextToSpeech(Protocol):
         ...
 
 
+@dataclass(slots=True)
+class ProviderHealth:
+    """How a provider has been doing since the server started (shown by the status endpoint)."""
+
+    requests: int = 0
+    errors: int = 0
+    last_error: str | None = None
+    last_error_at: float | None = None
+    error_counts: dict[str, int] = field(default_factory=dict)
+
+    def ok(self) -> None:
+        self.requests += 1
+
+    def failed(self, kind: str, detail: str) -> None:
+        """Count a failure of ``kind`` (timeout, rate_limited, server_error, connection, ...)."""
+        self.requests += 1
+        self.errors += 1
+        self.error_counts[kind] = self.error_counts.get(kind, 0) + 1
+        self.last_error = f"{kind}: {detail}"[:300]
+        self.last_error_at = time.time()
+
+
 class ProviderError(Exception):
     """A provider failed in a way the call can survive (the session reports it and carries on)."""
 
@@ -206,4 +252,6 @@ class Providers:
     tts: TextToSpeech
     #: A voice that needs nothing external, spoken when ``tts`` fails.
     fallback_tts: TextToSpeech | None = None
+    #: An interviewer that needs nothing external, asked when ``llm`` fails.
+    fallback_llm: LanguageModel | None = None
     extras: dict[str, Any] = field(default_factory=dict)

@@ -15,6 +15,10 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from voice_agent.providers.base import Providers
+from voice_agent.providers.chat import ChatOptions
+from voice_agent.providers.deepgram_stt import DeepgramOptions
+from voice_agent.providers.openai_stt import OpenAITranscriptionOptions
+from voice_agent.providers.openai_tts import OpenAISpeechOptions
 from voice_agent.providers.whisper_stt import WhisperOptions
 
 log = logging.getLogger(__name__)
@@ -30,6 +34,11 @@ class ProviderConfig(BaseModel):
     hibari_voice: str = "heart"
     hibari_workers: int = 1
     espeak_voice: str = "en-us"
+    deepgram: DeepgramOptions = Field(default_factory=DeepgramOptions)
+    openai_stt: OpenAITranscriptionOptions = Field(default_factory=OpenAITranscriptionOptions)
+    anthropic: ChatOptions = Field(default_factory=ChatOptions)
+    openai_llm: ChatOptions = Field(default_factory=ChatOptions)
+    openai_tts: OpenAISpeechOptions = Field(default_factory=OpenAISpeechOptions)
 
 
 def _offline_stt(config: ProviderConfig) -> Any:
@@ -62,12 +71,48 @@ def _espeak_tts(config: ProviderConfig) -> Any:
     return EspeakTextToSpeech(voice=config.espeak_voice)
 
 
+def _deepgram_stt(config: ProviderConfig) -> Any:
+    from voice_agent.providers.deepgram_stt import DeepgramSpeechToText
+
+    return DeepgramSpeechToText(config.deepgram)
+
+
+def _openai_stt(config: ProviderConfig) -> Any:
+    from voice_agent.providers.openai_stt import OpenAISpeechToText
+
+    return OpenAISpeechToText(config.openai_stt)
+
+
+def _anthropic_llm(config: ProviderConfig) -> Any:
+    from voice_agent.providers.anthropic_llm import AnthropicLanguageModel
+
+    return AnthropicLanguageModel(config.anthropic)
+
+
+def _openai_llm(config: ProviderConfig) -> Any:
+    from voice_agent.providers.openai_llm import OpenAIChatLanguageModel
+
+    return OpenAIChatLanguageModel(config.openai_llm)
+
+
+def _openai_tts(config: ProviderConfig) -> Any:
+    from voice_agent.providers.openai_tts import OpenAITextToSpeech
+
+    return OpenAITextToSpeech(config.openai_tts)
+
+
 Factory = Callable[[ProviderConfig], Any]
 
 BUILTIN: dict[str, dict[str, Factory]] = {
-    "stt": {"offline": _offline_stt, "whisper": _offline_stt, "pocketsphinx": _pocketsphinx_stt},
-    "llm": {"offline": _offline_llm, "scripted": _offline_llm},
-    "tts": {"offline": _offline_tts, "hibari": _offline_tts, "espeak": _espeak_tts},
+    "stt": {
+        "offline": _offline_stt,
+        "whisper": _offline_stt,
+        "pocketsphinx": _pocketsphinx_stt,
+        "deepgram": _deepgram_stt,
+        "openai": _openai_stt,
+    },
+    "llm": {"offline": _offline_llm, "scripted": _offline_llm, "anthropic": _anthropic_llm, "openai": _openai_llm},
+    "tts": {"offline": _offline_tts, "hibari": _offline_tts, "espeak": _espeak_tts, "openai": _openai_tts},
 }
 
 
@@ -102,23 +147,26 @@ async def build_provider(role: str, name: str, config: ProviderConfig) -> Any:
 
 
 async def load_providers(config: ProviderConfig) -> Providers:
-    """Build, start and warm up the three providers and the fallback voice."""
+    """Build, start and warm up the three providers, plus the offline fallbacks: eSpeak NG speaks when the voice
+    fails, the scripted interviewer carries on when a chat model fails."""
     stt = await build_provider("stt", config.stt, config)
     llm = await build_provider("llm", config.llm, config)
     tts = await build_provider("tts", config.tts, config)
-    fallback = None
+    fallback_tts = fallback_llm = None
     if getattr(tts, "name", "") != "espeak":
         try:
-            fallback = await build_provider("tts", "espeak", config)
+            fallback_tts = await build_provider("tts", "espeak", config)
         except Exception as exc:  # the fallback voice is a nicety, never a reason not to start
             log.warning("fallback voice unavailable: %s", exc)
+    if getattr(llm, "name", "") != "scripted":
+        fallback_llm = await build_provider("llm", "scripted", config)
     log.info("providers: stt=%s llm=%s tts=%s", stt.name, llm.name, tts.name)
-    return Providers(stt=stt, llm=llm, tts=tts, fallback_tts=fallback)
+    return Providers(stt=stt, llm=llm, tts=tts, fallback_tts=fallback_tts, fallback_llm=fallback_llm)
 
 
 async def close_providers(providers: Providers) -> None:
     """Release what the providers hold (threads, processes, connections)."""
-    for provider in (providers.stt, providers.llm, providers.tts, providers.fallback_tts):
+    for provider in (providers.stt, providers.llm, providers.tts, providers.fallback_tts, providers.fallback_llm):
         close = getattr(provider, "aclose", None)
         if close is not None:
             try:

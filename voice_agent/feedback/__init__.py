@@ -1,0 +1,1 @@
+"""Post-interview feedback: figures computed from the stored transcript."""
