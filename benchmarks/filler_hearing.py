@@ -21,10 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import write_result  # noqa: E402
-from benchmarks.stt_hearing import through_opus, to_16k_float  # noqa: E402
-from signaling.loopback import speak  # noqa: E402
-from voice_agent.providers.whisper_stt import DISFLUENT_PROMPT, WhisperOptions, WhisperSpeechToText  # noqa: E402
+from benchmarks.common import write_result
+from benchmarks.stt_hearing import SENTENCES, through_opus, to_16k_float, words
+from signaling.loopback import speak
+from voice_agent.providers.whisper_stt import DISFLUENT_PROMPT, WhisperOptions, WhisperSpeechToText
 
 #: Answers with fillers, and how many of each filler each says.
 ANSWERS: list[tuple[str, dict[str, int]]] = [
@@ -43,8 +43,12 @@ def count(text: str, filler: str) -> int:
     return len(re.findall(rf"\b{re.escape(filler)}\b", text.lower().replace("umm", "um").replace("uhh", "uh")))
 
 
+FILLER_WORDS = ("um", "uh", "er", "ah", "you know", "i mean", "basically")
+
+
 async def measure() -> dict:
     clips = [(text, fillers, to_16k_float(through_opus(speak(text)))) for text, fillers in ANSWERS]
+    plain = [(text, to_16k_float(through_opus(speak(text)))) for text, _ in SENTENCES]
     results = {}
     for label, prompt in PROMPTS.items():
         stt = WhisperSpeechToText(WhisperOptions(initial_prompt=prompt))
@@ -57,17 +61,36 @@ async def measure() -> dict:
                 said += n
                 kept += min(n, count(heard, filler))
             rows.append({"said": text, "heard": heard})
+        # Answers without fillers: a prompt must not make Whisper invent them, nor hear the words worse.
+        invented = heard_words = plain_words = 0
+        for text, audio in plain:
+            heard = await stt.decode(audio, "")
+            invented += sum(count(heard, filler) for filler in FILLER_WORDS)
+            said_words = words(text)
+            plain_words += len(said_words)
+            heard_words += sum(1 for w in said_words if w in set(words(heard)))
+            rows.append({"said": text, "heard": heard})
         await stt.aclose()
-        results[label] = {"fillers_said": said, "fillers_kept": kept, "recall": round(kept / said, 3), "rows": rows}
+        results[label] = {
+            "fillers_said": said,
+            "fillers_kept": kept,
+            "recall": round(kept / said, 3),
+            "fillers_invented_in_plain_answers": invented,
+            "plain_word_recall": round(heard_words / plain_words, 3),
+            "rows": rows,
+        }
     return results
 
 
 def main() -> dict:
     results = asyncio.run(measure())
     path = write_result("filler_hearing", {"measured_on": time.strftime("%Y-%m-%d"), "results": results})
-    print(f"{'whisper':<18}{'fillers said':>14}{'kept':>6}{'recall':>8}")
+    print(f"{'whisper':<18}{'fillers said':>14}{'kept':>6}{'recall':>8}{'invented':>10}{'word recall':>13}")
     for label, r in results.items():
-        print(f"{label:<18}{r['fillers_said']:>14}{r['fillers_kept']:>6}{r['recall']:>8.0%}")
+        print(
+            f"{label:<18}{r['fillers_said']:>14}{r['fillers_kept']:>6}{r['recall']:>8.0%}"
+            f"{r['fillers_invented_in_plain_answers']:>10}{r['plain_word_recall']:>13.0%}"
+        )
     print(f"written to {path}")
     return results
 

@@ -467,6 +467,18 @@ class Database:
             await self._ensure_feedback_row(session, session_id, now)
             return (await session.execute(statement)).scalar_one()
 
+    async def pending_feedback(self, untouched_since: datetime, limit: int = 20) -> list[uuid.UUID]:
+        """Interviews whose feedback is still pending and has not been touched since ``untouched_since``: work a
+        server left unfinished (it stopped while writing them), oldest first."""
+        statement = (
+            select(Feedback.session_id)
+            .where(Feedback.status == FeedbackStatus.PENDING, Feedback.updated_at < ensure_utc(untouched_since))
+            .order_by(Feedback.updated_at)
+            .limit(limit)
+        )
+        async with self._read() as session:
+            return list((await session.execute(statement)).scalars())
+
     async def _ensure_feedback_row(self, session: AsyncSession, session_id: uuid.UUID, now: datetime) -> None:
         """Insert the pending feedback row unless the interview already has one."""
         dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert

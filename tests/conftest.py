@@ -12,6 +12,9 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from tests.fakes.anthropic import FakeAnthropic
+from tests.fakes.deepgram import FakeDeepgram
+from tests.fakes.openai import FakeOpenAI
 from tests.postgres import postgres_cluster  # noqa: F401  (a fixture: one throwaway PostgreSQL per run)
 from web import appkeys
 from web.app import create_app
@@ -83,6 +86,27 @@ async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runn
     runner, running = await start_server(test_settings(tmp_path_factory.mktemp("server")))
     yield running
     await runner.cleanup()
+
+
+@pytest.fixture
+async def deepgram():
+    """A local fake of Deepgram's live API (key ``dg-test-key``)."""
+    async with FakeDeepgram(api_key="dg-test-key") as fake:
+        yield fake
+
+
+@pytest.fixture
+async def anthropic_api():
+    """A local fake of Anthropic's Messages API (key ``sk-ant-test``)."""
+    async with FakeAnthropic(api_key="sk-ant-test") as fake:
+        yield fake
+
+
+@pytest.fixture
+async def openai_api():
+    """A local fake of OpenAI's chat, speech and transcription APIs (key ``sk-openai-test``)."""
+    async with FakeOpenAI(api_key="sk-openai-test") as fake:
+        yield fake
 
 
 @pytest.fixture(scope="session")

@@ -398,7 +398,7 @@ class CallSession:
             if self._speculative is not None:
                 await self._drop_speculative()
             return
-        self._commit_line("user", text, capture.wall_start, capture.speech_seconds)
+        self._commit_line("user", text, capture.wall_start, capture.speech_seconds, {"stt": self.providers.stt.name})
         if not reply or self._closing:
             return
         speculative, self._speculative = self._speculative, None

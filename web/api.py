@@ -159,6 +159,7 @@ async def complete_interview(request: web.Request) -> web.Response:
         raise ApiError(404, "not_found", "No such interview.")
     for call in app[appkeys.CALLS].for_interview(str(interview.id)):
         await call.close(COMPLETED_BY_API)
+    await app[appkeys.FEEDBACK].interview_completed(interview.id)
     return web.json_response({"interview": interview_json(interview)})
 
 
@@ -175,6 +176,19 @@ async def get_feedback(request: web.Request) -> web.Response:
     return web.json_response(body, status=202 if body["status"] == "pending" else 200)
 
 
+async def retry_feedback(request: web.Request) -> web.Response:
+    auth = await require_auth(request)
+    db = request.app[appkeys.DATABASE]
+    interview = await db.get_interview(interview_id(request, "session_id"), auth.user.id)
+    if interview is None:
+        raise ApiError(404, "not_found", "No such interview.")
+    feedback = await db.get_feedback(interview.id)
+    if feedback is None or _value(feedback.status) != "failed":
+        raise ApiError(409, "not_failed", "Only a report that failed can be written again.")
+    await request.app[appkeys.FEEDBACK].retry(interview.id)
+    return web.json_response({"session_id": str(interview.id), "status": "pending"}, status=202)
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/user/profile", get_profile)
     app.router.add_patch("/api/user/profile", patch_profile)
@@ -183,3 +197,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/interviews/{interview_id}", get_interview)
     app.router.add_post("/api/interviews/{interview_id}/complete", complete_interview)
     app.router.add_get("/api/feedback/{session_id}", get_feedback)
+    app.router.add_post("/api/feedback/{session_id}/retry", retry_feedback)

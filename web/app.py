@@ -21,6 +21,7 @@ from voice_agent.providers.registry import close_providers, load_providers
 from web import api, appkeys, auth, pages
 from web.calls import IdleInterviewSweep, PlatformCallPlanner
 from web.errors import json_errors
+from web.feedback import FeedbackService
 from web.middlewares import add_security_headers, origin_check, rate_limit
 from web.ratelimit import InMemoryRateLimiter
 from web.security import FileOrEnvSecretKey
@@ -49,6 +50,14 @@ async def _providers_ctx(app: web.Application) -> AsyncIterator[None]:
     await close_providers(providers)
 
 
+async def _feedback_ctx(app: web.Application) -> AsyncIterator[None]:
+    delay = app[appkeys.SETTINGS].feedback_retry_delay_s
+    service = FeedbackService(app[appkeys.DATABASE], app[appkeys.PROVIDERS].llm, retry_delays_s=(delay,))
+    app[appkeys.FEEDBACK] = service
+    yield
+    await service.close()
+
+
 async def _calls_ctx(app: web.Application) -> AsyncIterator[None]:
     calls = CallRegistry()
     app[appkeys.CALLS] = calls
@@ -58,8 +67,10 @@ async def _calls_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def _sweep_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[appkeys.SETTINGS]
-    sweep = IdleInterviewSweep(app[appkeys.DATABASE], settings.abandon_after_s, settings.sweep_interval_s)
-    task = asyncio.get_running_loop().create_task(sweep.run(), name="idle-interview-sweep")
+    sweep = IdleInterviewSweep(
+        app[appkeys.DATABASE], settings.abandon_after_s, settings.sweep_interval_s, app[appkeys.FEEDBACK]
+    )
+    task = asyncio.get_running_loop().create_task(sweep.run(), name="periodic-sweep")
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
@@ -84,6 +95,7 @@ def create_app(settings: Settings, planner: CallPlanner | None = None) -> web.Ap
     # Cleanup runs in reverse: calls end (and store their last lines) before the database closes.
     app.cleanup_ctx.append(_database_ctx)
     app.cleanup_ctx.append(_providers_ctx)
+    app.cleanup_ctx.append(_feedback_ctx)
     app.cleanup_ctx.append(_calls_ctx)
     app.cleanup_ctx.append(_sweep_ctx)
     app.on_shutdown.append(_close_calls_on_shutdown)

@@ -9,6 +9,7 @@ from signaling.lease import CallLease
 from signaling.planner import CallPlanner
 from signaling.registry import CallRegistry
 from voice_agent.providers.base import Providers
+from web.feedback import FeedbackService
 from web.ratelimit import RateLimiter
 from web.security import SecretKeySource
 from web.settings import Settings
@@ -21,3 +22,4 @@ CALL_LEASE = web.AppKey("call_lease", CallLease)
 DATABASE = web.AppKey("database", Database)
 SECRET_KEY = web.AppKey("secret_key", SecretKeySource)
 RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)
+FEEDBACK = web.AppKey("feedback", FeedbackService)

@@ -149,6 +149,7 @@ class PlatformCallPlanner:
             if call.end_reason in COMPLETING_REASONS:
                 await db.complete_interview(key, user.id)
                 log.info("interview %s completed (%s)", key, call.end_reason)
+                await app[appkeys.FEEDBACK].interview_completed(key)
 
         context = InterviewContext(
             role=interview.role,
@@ -174,16 +175,18 @@ def _value(enum_or_str: Any) -> Any:
 
 
 class IdleInterviewSweep:
-    """Marks interviews abandoned when they have had no call and no activity for longer than the grace period.
+    """Marks interviews abandoned when they have had no call and no activity for longer than the grace period,
+    and picks up feedback reports a stopped server left unwritten.
 
     Keyed on each interview's last-activity time (which live calls refresh), so it is safe to run in every
     worker at once and never depends on when a server started.
     """
 
-    def __init__(self, db: Any, grace_s: float, every_s: float) -> None:
+    def __init__(self, db: Any, grace_s: float, every_s: float, feedback: Any = None) -> None:
         self._db = db
         self._grace_s = grace_s
         self._every_s = every_s
+        self._feedback = feedback
 
     async def sweep_once(self) -> list[uuid.UUID]:
         """One pass; returns the interviews it abandoned."""
@@ -197,8 +200,10 @@ class IdleInterviewSweep:
 
     async def run(self) -> None:
         while True:
-            await asyncio.sleep(self._every_s)
             try:
                 await self.sweep_once()
+                if self._feedback is not None:
+                    await self._feedback.resume_stale()
             except Exception as exc:
-                log.warning("idle interview sweep failed: %s", exc)
+                log.warning("periodic sweep failed: %s", exc)
+            await asyncio.sleep(self._every_s)

@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(256 * 1024, ge=1024, description="largest request body accepted")
     abandon_after_s: float = Field(600.0, gt=0, description="an interview idle this long without a call is abandoned")
     sweep_interval_s: float = Field(60.0, gt=0, description="how often idle interviews are looked for")
+    feedback_retry_delay_s: float = Field(5.0, ge=0, description="wait before retrying a failed feedback report")
     status_token: SecretStr | None = None
     redis_url: str = ""
 

@@ -8,9 +8,6 @@ import numpy as np
 import pytest
 
 from signaling.loopback import speak
-from tests.fakes.anthropic import FakeAnthropic
-from tests.fakes.deepgram import FakeDeepgram
-from tests.fakes.openai import FakeOpenAI
 from voice_agent.audio import PcmResampler
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -26,21 +23,3 @@ def speech16k(text: str) -> np.ndarray:
 def frames(pcm: np.ndarray) -> list[bytes]:
     """20 ms frames of 16 kHz audio."""
     return [pcm[i : i + 320].tobytes() for i in range(0, len(pcm) - 319, 320)]
-
-
-@pytest.fixture
-async def deepgram():
-    async with FakeDeepgram(api_key="dg-test-key") as fake:
-        yield fake
-
-
-@pytest.fixture
-async def anthropic_api():
-    async with FakeAnthropic(api_key="sk-ant-test") as fake:
-        yield fake
-
-
-@pytest.fixture
-async def openai_api():
-    async with FakeOpenAI(api_key="sk-openai-test") as fake:
-        yield fake

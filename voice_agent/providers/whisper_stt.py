@@ -46,7 +46,7 @@ class WhisperOptions(BaseModel):
     window_s: float = Field(20.0, ge=5.0, le=30.0, description="encoder window; 30 is Whisper's standard")
     min_segment_s: float = Field(1.5, description="shortest speech worth decoding at a pause")
     max_segment_s: float = Field(18.0, description="longest speech kept before a decode is forced")
-    initial_prompt: str = Field("", description="text that primes the decoder (style, vocabulary)")
+    initial_prompt: str = Field(DISFLUENT_PROMPT, description="primes the decoder; the default keeps filler words")
 
 
 def bundled_model_path() -> str:

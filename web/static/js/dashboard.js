@@ -72,7 +72,12 @@ async function main() {
       "section",
       { class: "card", "aria-labelledby": "credits-title" },
       el("h2", { class: "card__title", id: "credits-title" }, "Interviews left"),
-      el("p", { class: "stat" }, el("span", { class: "stat__value", id: "interviews-left" }, String(left)), el("span", { class: "stat__label" }, left === 1 ? "interview" : "interviews")),
+      el(
+        "p",
+        { class: "stat" },
+        el("span", { class: "stat__value", id: "interviews-left" }, String(left)),
+        el("span", { class: "stat__label" }, left === 1 ? "interview" : "interviews"),
+      ),
       el("p", { class: "muted small" }, "Each new interview uses one. Rejoining an interview in progress is free."),
     );
     blocks.push(el("div", { class: "grid-2" }, cta, credits));

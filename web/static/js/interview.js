@@ -48,7 +48,7 @@ function headerBlock(interview, live) {
         "dl",
         { class: "meta-list" },
         metaItem("Date", formatDate(interview.started_at)),
-        metaItem("Time spoken", formatMinutes(interview.active_seconds)),
+        metaItem("Call time", formatMinutes(interview.active_seconds)),
         metaItem("Status", statusBadge(interview.status)),
       ),
     ),
@@ -141,7 +141,12 @@ async function main() {
     el(
       "section",
       { class: "card", "aria-labelledby": "transcript-title" },
-      el("div", { class: "transcript-card__head" }, el("h2", { id: "transcript-title" }, "Transcript"), el("span", { class: "muted small" }, `${messages.length} ${messages.length === 1 ? "line" : "lines"}`)),
+      el(
+        "div",
+        { class: "transcript-card__head" },
+        el("h2", { id: "transcript-title" }, "Transcript"),
+        el("span", { class: "muted small" }, `${messages.length} ${messages.length === 1 ? "line" : "lines"}`),
+      ),
       messages.length ? list : el("p", { class: "empty" }, "Nothing was said in this interview."),
     ),
   );
