@@ -354,6 +354,13 @@ class Database:
         async with self._write() as session:
             await session.execute(statement)
 
+    async def set_recording_url(self, interview_id: uuid.UUID, url: str) -> None:
+        """Where the interview's recording can be fetched."""
+        async with self._write() as session:
+            await session.execute(
+                update(InterviewSession).where(InterviewSession.id == interview_id).values(recording_url=url)
+            )
+
     async def abandon_stale_interviews(self, idle_before: datetime) -> list[uuid.UUID]:
         """Mark abandoned every interview in progress with no activity since `idle_before`; return their ids.
 

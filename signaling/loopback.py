@@ -190,8 +190,11 @@ class AgentRecorder:
         self.voiced_arrivals: list[float] = []
 
     def on_frame(self, frame: av.AudioFrame) -> None:
-        now = time.monotonic()
-        samples = self._resampler.resample_frame(frame)
+        """A frame of the agent's track has arrived."""
+        self.add_samples(self._resampler.resample_frame(frame), time.monotonic())
+
+    def add_samples(self, samples: np.ndarray, now: float) -> None:
+        """One frame of the agent's audio (48 kHz mono int16) that arrived at ``now``."""
         self.chunks.append(samples)
         self.frames += 1
         self.arrivals.append(now)
@@ -216,6 +219,16 @@ class AgentRecorder:
     def audio(self) -> np.ndarray:
         """Everything received, silence included, as one array."""
         return np.concatenate(self.chunks) if self.chunks else np.zeros(0, np.int16)
+
+    def max_gap(self) -> tuple[float, float]:
+        """The largest gap between two consecutive frames (seconds), and when it began (seconds from the first
+        frame)."""
+        arrivals = np.asarray(self.arrivals)
+        if len(arrivals) < 2:
+            return 0.0, 0.0
+        gaps = np.diff(arrivals)
+        worst = int(np.argmax(gaps))
+        return float(gaps[worst]), float(arrivals[worst] - arrivals[0])
 
 
 @dataclass
@@ -274,64 +287,40 @@ class Answer:
         return cls(f"<{Path(path).name}>", read_audio_file(path))
 
 
-class LoopbackCall:
-    """One WebRTC call to the server, driven turn by turn."""
+class BaseLoopbackCall:
+    """One call to the server driven turn by turn, whatever carries it: the turn logic over the events, a
+    microphone (``mic``) and a recorder of the agent's voice (``recorder``).
 
-    def __init__(self, base_url: str, *, media_addresses: list[str] | None = None) -> None:
+    A transport provides ``connect``, ``send`` and ``close``, sets ``mic`` and ``recorder``, and hands every
+    event it receives to ``_add_event``.
+    """
+
+    mic: Any
+    recorder: AgentRecorder
+
+    def __init__(self, base_url: str) -> None:
         self.base_url = base_url.rstrip("/")
-        host = urlsplit(self.base_url).hostname or "127.0.0.1"
-        if media_addresses is None and is_loopback_host(host):
-            media_addresses = ["127.0.0.1"]
-        restrict_host_addresses(media_addresses)
-        self.pc = RTCPeerConnection(rtc_configuration([]))
-        self.mic = MicrophoneTrack()
-        self.recorder = AgentRecorder()
         self.events: list[dict[str, Any]] = []
         self._changed = asyncio.Event()
-        self._channel: Any = None
-        self._consumer: asyncio.Task[None] | None = None
         self.call_id = ""
         self.interview_id = ""
 
     async def connect(self, http: aiohttp.ClientSession, interview_id: str, timeout: float = 15.0) -> None:
-        """Offer, answer, and wait until the media and the events channel are up (``http`` carries the
-        login cookie)."""
-        self.interview_id = interview_id
-        channel = self.pc.createDataChannel("events")
-        self._channel = channel
-        opened = asyncio.Event()
-        channel.on("open", opened.set)
-        channel.on("message", self._on_message)
-
-        @self.pc.on("track")
-        def on_track(track: Any) -> None:
-            if track.kind == "audio":
-                self._consumer = asyncio.get_running_loop().create_task(consume_audio(track, self.recorder.on_frame))
-
-        self.pc.addTrack(self.mic)
-        await self.pc.setLocalDescription(await self.pc.createOffer())
-        body: dict[str, Any] = {"sdp": self.pc.localDescription.sdp, "type": self.pc.localDescription.type}
-        data = await _api(http, "POST", f"{self.base_url}/api/interviews/{interview_id}/rtc", body)
-        self.call_id = data.get("call_id", "")
-        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=data["sdp"], type=data["type"]))
-        try:
-            await asyncio.wait_for(opened.wait(), timeout)
-        except TimeoutError as exc:
-            raise CallFailed("the call did not connect in time") from exc
-
-    def _on_message(self, message: Any) -> None:
-        try:
-            event = json.loads(message)
-        except (TypeError, ValueError):
-            return
-        event["_t"] = time.monotonic()
-        self.events.append(event)
-        self._changed.set()
+        """Open the call (``http`` carries the login cookie)."""
+        raise NotImplementedError
 
     def send(self, message: dict[str, Any]) -> None:
         """A control message to the server (``end``, ``mute``, ``unmute``)."""
-        if self._channel is not None and self._channel.readyState == "open":
-            self._channel.send(json.dumps(message))
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        """Release the connection and its tasks."""
+        raise NotImplementedError
+
+    def _add_event(self, event: dict[str, Any]) -> None:
+        event["_t"] = time.monotonic()
+        self.events.append(event)
+        self._changed.set()
 
     async def wait_event(self, predicate: Any, start: int = 0, timeout: float = 30.0) -> tuple[int, dict[str, Any]]:
         """The first event from index ``start`` on that satisfies ``predicate`` (index and event)."""
@@ -398,6 +387,61 @@ class LoopbackCall:
                 await self.wait_event(lambda e: e.get("type") == "ended", 0, timeout)
         await self.close()
 
+
+class LoopbackCall(BaseLoopbackCall):
+    """One WebRTC call to the server, driven turn by turn."""
+
+    def __init__(self, base_url: str, *, media_addresses: list[str] | None = None) -> None:
+        super().__init__(base_url)
+        host = urlsplit(self.base_url).hostname or "127.0.0.1"
+        if media_addresses is None and is_loopback_host(host):
+            media_addresses = ["127.0.0.1"]
+        restrict_host_addresses(media_addresses)
+        self.pc = RTCPeerConnection(rtc_configuration([]))
+        self.mic = MicrophoneTrack()
+        self.recorder = AgentRecorder()
+        self._channel: Any = None
+        self._consumer: asyncio.Task[None] | None = None
+
+    async def connect(self, http: aiohttp.ClientSession, interview_id: str, timeout: float = 15.0) -> None:
+        """Offer, answer, and wait until the media and the events channel are up (``http`` carries the
+        login cookie)."""
+        self.interview_id = interview_id
+        channel = self.pc.createDataChannel("events")
+        self._channel = channel
+        opened = asyncio.Event()
+        channel.on("open", opened.set)
+        channel.on("message", self._on_message)
+
+        @self.pc.on("track")
+        def on_track(track: Any) -> None:
+            if track.kind == "audio":
+                self._consumer = asyncio.get_running_loop().create_task(consume_audio(track, self.recorder.on_frame))
+
+        self.pc.addTrack(self.mic)
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        body: dict[str, Any] = {"sdp": self.pc.localDescription.sdp, "type": self.pc.localDescription.type}
+        data = await _api(http, "POST", f"{self.base_url}/api/interviews/{interview_id}/rtc", body)
+        self.call_id = data.get("call_id", "")
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=data["sdp"], type=data["type"]))
+        try:
+            await asyncio.wait_for(opened.wait(), timeout)
+        except TimeoutError as exc:
+            raise CallFailed("the call did not connect in time") from exc
+
+    def _on_message(self, message: Any) -> None:
+        try:
+            event = json.loads(message)
+        except (TypeError, ValueError):
+            return
+        if isinstance(event, dict):
+            self._add_event(event)
+
+    def send(self, message: dict[str, Any]) -> None:
+        """A control message to the server (``end``, ``mute``, ``unmute``)."""
+        if self._channel is not None and self._channel.readyState == "open":
+            self._channel.send(json.dumps(message))
+
     async def close(self) -> None:
         """Release the peer connection and the receiving task."""
         self.mic.stop()
@@ -425,6 +469,20 @@ def _speaking(e: dict[str, Any]) -> bool:
     return e.get("type") == "state" and e.get("state") == "speaking"
 
 
+TRANSPORTS = ("webrtc", "ws")
+
+
+def new_loopback_call(base_url: str, transport: str = "webrtc") -> BaseLoopbackCall:
+    """A loopback call over ``transport``: ``webrtc`` or ``ws``."""
+    if transport == "webrtc":
+        return LoopbackCall(base_url)
+    if transport == "ws":
+        from signaling.ws_loopback import WsLoopbackCall
+
+        return WsLoopbackCall(base_url)
+    raise ValueError(f"unknown transport {transport!r}; expected one of {', '.join(TRANSPORTS)}")
+
+
 async def run_interview(
     base_url: str,
     answers: list[Answer],
@@ -436,12 +494,15 @@ async def run_interview(
     record: str | Path | None = None,
     turn_timeout: float = 60.0,
     http: aiohttp.ClientSession | None = None,
+    transport: str = "webrtc",
 ) -> CallReport:
     """A whole call: sign up (or log in), create an interview (unless ``interview_id`` names one), hear the
-    greeting, speak each answer after the agent's turn, hear the replies, hang up."""
+    greeting, speak each answer after the agent's turn, hear the replies, hang up.
+
+    ``transport`` is ``webrtc`` (``LoopbackCall``) or ``ws`` (``WsLoopbackCall``, the WebSocket stream)."""
+    call = new_loopback_call(base_url, transport)
     own_http = http is None
     http = http or new_http_session()
-    call = LoopbackCall(base_url)
     try:
         user = await sign_in(http, base_url, email, password, interview)
         interview_id = interview_id or await create_interview(http, base_url, interview)
@@ -464,9 +525,7 @@ async def run_interview(
     if record is not None:
         write_wav(record, audio)
     greeting = next((e["text"] for e in call.events if _assistant_final(e)), "")
-    arrivals = np.asarray(call.recorder.arrivals)
-    gaps = np.diff(arrivals) if len(arrivals) > 1 else np.zeros(1)
-    worst = int(np.argmax(gaps))
+    max_gap_s, max_gap_at_s = call.recorder.max_gap()
     return CallReport(
         user_email=user["email"],
         interview_id=interview_id,
@@ -475,8 +534,8 @@ async def run_interview(
         turns=turns,
         ended_reason=call.ended_reason(),
         agent_audio_seconds=round(len(audio) / OUT_SAMPLE_RATE, 2),
-        inbound_max_gap_ms=round(float(gaps[worst]) * 1000, 1),
-        inbound_max_gap_at_s=round(float(arrivals[worst] - arrivals[0]), 2) if len(arrivals) > 1 else 0.0,
-        inbound_frames=len(arrivals),
+        inbound_max_gap_ms=round(max_gap_s * 1000, 1),
+        inbound_max_gap_at_s=round(max_gap_at_s, 2),
+        inbound_frames=len(call.recorder.arrivals),
         events=call.events,
     )

@@ -4,35 +4,35 @@ from __future__ import annotations
 
 import asyncio
 
-from signaling.rtc_call import RtcCall
+from signaling.live_call import LiveCall
 
 
 class CallRegistry:
     """Live calls by id. A call removes itself when it ends."""
 
     def __init__(self) -> None:
-        self._calls: dict[str, RtcCall] = {}
+        self._calls: dict[str, LiveCall] = {}
 
     def __len__(self) -> int:
         return len(self._calls)
 
-    def add(self, call: RtcCall) -> None:
+    def add(self, call: LiveCall) -> None:
         """Track ``call`` until it ends."""
         self._calls[call.id] = call
         asyncio.get_running_loop().create_task(self._forget_when_ended(call), name=f"registry-{call.id}")
 
-    async def _forget_when_ended(self, call: RtcCall) -> None:
+    async def _forget_when_ended(self, call: LiveCall) -> None:
         await call.ended.wait()
         self._calls.pop(call.id, None)
 
-    def get(self, call_id: str) -> RtcCall | None:
+    def get(self, call_id: str) -> LiveCall | None:
         return self._calls.get(call_id)
 
-    def all(self) -> list[RtcCall]:
+    def all(self) -> list[LiveCall]:
         """Every live call."""
         return list(self._calls.values())
 
-    def for_interview(self, interview_id: str) -> list[RtcCall]:
+    def for_interview(self, interview_id: str) -> list[LiveCall]:
         """Live calls of one interview."""
         return [c for c in self._calls.values() if c.interview_id == interview_id]
 

@@ -36,6 +36,8 @@ class PacedAudioTrack(MediaStreamTrack):
         self._pts = 0
         #: Frames that were due more than one frame ago when produced.
         self.late_frames = 0
+        #: Called for each late frame (the app counts them).
+        self.on_late: Callable[[], None] | None = None
         self.frames_sent = 0
 
     async def recv(self) -> av.AudioFrame:
@@ -51,6 +53,8 @@ class PacedAudioTrack(MediaStreamTrack):
                 await asyncio.sleep(wait)
             elif wait < -FRAME_SECONDS:
                 self.late_frames += 1
+                if self.on_late is not None:
+                    self.on_late()
                 if wait < -MAX_LAG_SECONDS:
                     self._start = now - self._pts / OUT_SAMPLE_RATE
         samples = self.source()

@@ -55,6 +55,7 @@ from voice_agent.providers.base import (
 from voice_agent.reply import Reply
 from voice_agent.vad import (
     SpeechEnded,
+    SpeechHesitated,
     SpeechPaused,
     SpeechResumed,
     SpeechStarted,
@@ -66,6 +67,8 @@ from voice_agent.vad import (
 log = logging.getLogger(__name__)
 
 EventSink = Callable[[SessionEvent], None]
+#: An interim that arrived this close to the end of the speech covers it (a streaming STT's).
+INTERIM_FRESH_S = 0.3
 
 
 class SessionOptions(BaseModel):
@@ -112,6 +115,7 @@ class Capture:
         self.ended: SpeechEnded | None = None
         self.last_voiced_time = started.time
         self.reader: asyncio.Task[None] | None = None
+        self.interim_time = 0.0
         self.speech_seconds = 0.0
         self.ended_by_stt = False
 
@@ -259,6 +263,8 @@ class CallSession:
                 continue
             elif isinstance(event, SpeechSustained):
                 self._on_sustained(self._capture)
+            elif isinstance(event, SpeechHesitated):
+                self._on_hesitation(self._capture, event)
             elif isinstance(event, SpeechPaused):
                 self._on_pause(self._capture, event)
             elif isinstance(event, SpeechResumed):
@@ -315,6 +321,7 @@ class CallSession:
             return
         if text and text != capture.interim:
             capture.interim = text
+            capture.interim_time = self.clock()
             self._emit(TranscriptUpdate("user", text, final=False))
             if capture.paused and capture.ended is None:
                 self._speculate(capture)
@@ -324,6 +331,15 @@ class CallSession:
         if self._reply is not None:
             # Barge-in: the candidate talks over the agent (or the agent was about to talk).
             self._spawn(self._interrupt_replies(reason="barge_in"))
+
+    def _on_hesitation(self, capture: Capture, hesitated: SpeechHesitated) -> None:
+        """A short silence: with a streaming STT whose interim kept up with the speech, start the reply now,
+        behind its gate (an utterance-level STT has no fresh interim yet and waits for the pause)."""
+        capture.last_voiced_time = hesitated.last_voiced_time
+        fresh = capture.interim and capture.interim_time >= hesitated.last_voiced_time - INTERIM_FRESH_S
+        if fresh:
+            capture.paused = True
+            self._speculate(capture)
 
     def _on_pause(self, capture: Capture, paused: SpeechPaused) -> None:
         capture.paused = True

@@ -7,6 +7,8 @@ The endpointer turns a stream of frames into a few events:
   first syllables reach STT.
 - ``SpeechSustained`` when the speech has lasted ``barge_in_ms`` with three quarters of its frames voiced:
   the signal that may interrupt the agent (a cough or a click does not).
+- ``SpeechHesitated`` after ``early_pause_ms`` of silence inside speech: the earliest moment an interim
+  transcript may be stable enough to start the reply (behind a gate).
 - ``SpeechPaused`` after ``pause_ms`` of silence inside speech (a natural boundary: STT may decode what it
   has, the turn manager may start an early reply), and ``SpeechResumed`` if speech returns before the end.
 - ``SpeechEnded`` after ``hangover_ms`` of silence. Its ``last_voiced_time`` is the end of the last voiced
@@ -34,6 +36,7 @@ class VadOptions(BaseModel):
     start_window_frames: int = Field(5, ge=1, description="frames looked at to declare speech")
     start_voiced_frames: int = Field(3, ge=1, description="voiced frames in that window that start speech")
     hangover_ms: int = Field(480, ge=60, description="silence that ends the candidate's turn")
+    early_pause_ms: int = Field(100, ge=20, description="silence after which an early reply may start")
     pause_ms: int = Field(240, ge=40, description="silence inside speech counted as a natural pause")
     preroll_ms: int = Field(200, ge=0, description="audio kept from before speech starts")
     barge_in_ms: int = Field(150, ge=20, description="speech needed to interrupt the agent")
@@ -64,6 +67,14 @@ class SpeechSustained:
 
     index: int
     time: float
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechHesitated:
+    """A short silence inside speech (``early_pause_ms``); ``last_voiced_*`` is where the speech stopped."""
+
+    last_voiced_index: int
+    last_voiced_time: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +110,7 @@ class SpeechEnded:
         return (self.last_voiced_index - self.start_index + 1) * FRAME_MS / 1000
 
 
-VadEvent = SpeechStarted | SpeechSustained | SpeechPaused | SpeechResumed | SpeechEnded
+VadEvent = SpeechStarted | SpeechSustained | SpeechHesitated | SpeechPaused | SpeechResumed | SpeechEnded
 
 
 def _frames(ms: int) -> int:
@@ -117,6 +128,7 @@ class VadEndpointer:
         self._preroll_frames = _frames(o.preroll_ms)
         self._hangover_frames = max(1, _frames(o.hangover_ms))
         self._pause_frames = max(1, _frames(o.pause_ms))
+        self._early_frames = max(1, _frames(o.early_pause_ms))
         self._barge_in_frames = max(1, _frames(o.barge_in_ms))
         self._history: deque[tuple[int, bytes]] = deque(maxlen=self._preroll_frames + o.start_window_frames)
         self._window: deque[tuple[int, bool, float]] = deque(maxlen=o.start_window_frames)
@@ -129,6 +141,7 @@ class VadEndpointer:
         self._silent_run = 0
         self._voiced_count = 0
         self._paused = False
+        self._hesitating = False
         self._sustained = False
 
     def end_now(self) -> None:
@@ -161,6 +174,7 @@ class VadEndpointer:
         self._last_voiced = (self.index, time) if voiced else self._last_voiced_in_window()
         self._silent_run = self.index - self._last_voiced[0]
         self._paused = False
+        self._hesitating = False
         self._sustained = False
         self._history.clear()
         self._window.clear()
@@ -175,8 +189,8 @@ class VadEndpointer:
     def _while_speaking(self, voiced: bool, time: float) -> list[VadEvent]:
         events: list[VadEvent] = []
         if voiced:
-            if self._paused:
-                self._paused = False
+            if self._paused or self._hesitating:
+                self._paused = self._hesitating = False
                 events.append(SpeechResumed(self.index, time))
             self._silent_run = 0
             self._voiced_count += 1
@@ -184,6 +198,9 @@ class VadEndpointer:
         else:
             self._silent_run += 1
         events += self._check_sustained(time)
+        if self._silent_run == self._early_frames and self._early_frames < self._pause_frames:
+            self._hesitating = True
+            events.append(SpeechHesitated(*self._last_voiced))
         if self._silent_run == self._pause_frames and not self._paused:
             self._paused = True
             events.append(SpeechPaused(*self._last_voiced))

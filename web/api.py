@@ -126,10 +126,15 @@ async def get_interview(request: web.Request) -> web.Response:
         raise ApiError(404, "not_found", "No such interview.")
     messages = await db.list_messages(interview.id)
     feedback = await db.get_feedback(interview.id)
+    from web.recordings import describe, recordings_of
+
+    folder = request.app[appkeys.SETTINGS].recordings_path
+    recordings = [describe(path, str(interview.id)) for path in recordings_of(folder, str(interview.id))]
     return web.json_response(
         {
             "interview": interview_json(interview, feedback.overall_score if feedback else None),
             "messages": [message_json(m) for m in messages],
+            "recordings": recordings,
             "feedback_status": _value(feedback.status) if feedback else None,
             "live": bool(request.app[appkeys.CALLS].for_interview(str(interview.id))),
         }

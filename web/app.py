@@ -13,17 +13,20 @@ from aiohttp import web
 from db.migrate import upgrade
 from db.repository import Database
 from signaling import endpoints as signaling_endpoints
+from signaling import ws_stream
 from signaling.aiortc_patches import restrict_host_addresses
 from signaling.lease import LocalCallLease
 from signaling.planner import CallPlanner
 from signaling.registry import CallRegistry
 from voice_agent.providers.registry import close_providers, load_providers
-from web import api, appkeys, auth, pages
+from web import api, appkeys, auth, monitoring, pages, recordings
 from web.calls import IdleInterviewSweep, PlatformCallPlanner
 from web.errors import json_errors
 from web.feedback import FeedbackService
 from web.middlewares import add_security_headers, origin_check, rate_limit
+from web.monitoring import CallMonitor, count_requests
 from web.ratelimit import InMemoryRateLimiter
+from web.recordings import RecordingHook
 from web.security import FileOrEnvSecretKey
 from web.settings import Settings
 
@@ -84,7 +87,9 @@ async def _close_calls_on_shutdown(app: web.Application) -> None:
 def create_app(settings: Settings, planner: CallPlanner | None = None) -> web.Application:
     """The whole server: signaling, API and pages; its database, providers and calls live with the app."""
     restrict_host_addresses(settings.media_addresses)
-    app = web.Application(middlewares=[json_errors, rate_limit, origin_check], client_max_size=settings.max_body_bytes)
+    app = web.Application(
+        middlewares=[count_requests, json_errors, rate_limit, origin_check], client_max_size=settings.max_body_bytes
+    )
     app[appkeys.SETTINGS] = settings
     app[appkeys.SECRET_KEY] = FileOrEnvSecretKey(
         settings.secret_key.get_secret_value() if settings.secret_key else None, settings.data_dir
@@ -92,6 +97,10 @@ def create_app(settings: Settings, planner: CallPlanner | None = None) -> web.Ap
     app[appkeys.RATE_LIMITER] = InMemoryRateLimiter()
     app[appkeys.CALL_PLANNER] = planner or PlatformCallPlanner(app)
     app[appkeys.CALL_LEASE] = LocalCallLease()
+    app[appkeys.DRAINING] = asyncio.Event()
+    monitor = CallMonitor()
+    app[appkeys.MONITOR] = monitor
+    app[appkeys.CALL_HOOKS] = [monitor.hook, RecordingHook(app)]
     # Cleanup runs in reverse: calls end (and store their last lines) before the database closes.
     app.cleanup_ctx.append(_database_ctx)
     app.cleanup_ctx.append(_providers_ctx)
@@ -103,7 +112,10 @@ def create_app(settings: Settings, planner: CallPlanner | None = None) -> web.Ap
     app.on_response_prepare.append(auth.refresh_cookie)
     auth.add_routes(app)
     api.add_routes(app)
+    monitoring.add_routes(app)
+    recordings.add_routes(app)
     signaling_endpoints.add_routes(app)
+    ws_stream.add_routes(app)
     pages.add_routes(app)
     app.router.add_static("/static/", STATIC_DIR)
     return app

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from db.repository import Database
@@ -10,6 +12,7 @@ from signaling.planner import CallPlanner
 from signaling.registry import CallRegistry
 from voice_agent.providers.base import Providers
 from web.feedback import FeedbackService
+from web.monitoring import CallMonitor
 from web.ratelimit import RateLimiter
 from web.security import SecretKeySource
 from web.settings import Settings
@@ -23,3 +26,8 @@ DATABASE = web.AppKey("database", Database)
 SECRET_KEY = web.AppKey("secret_key", SecretKeySource)
 RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)
 FEEDBACK = web.AppKey("feedback", FeedbackService)
+#: Set when the server is shutting down: no new calls, /readyz answers 503.
+DRAINING = web.AppKey("draining", asyncio.Event)
+MONITOR = web.AppKey("monitor", CallMonitor)
+#: Async functions run for every call that starts (metrics, recording).
+CALL_HOOKS = web.AppKey("call_hooks", list)

@@ -15,10 +15,6 @@ from web.settings import Settings
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from aiohttp import web
-
-    from web.app import create_app
-
     overrides: dict[str, Any] = {}
     if args.host:
         overrides["host"] = args.host
@@ -26,22 +22,48 @@ def _serve(args: argparse.Namespace) -> int:
         overrides["port"] = args.port
     settings = Settings(**overrides)
     configure_logging(settings.log_level, settings.log_format)
+    asyncio.run(serve(settings))
+    return 0
+
+
+async def serve(settings: Settings) -> None:
+    """Run the server until SIGTERM or SIGINT, then shut down gracefully: stop taking calls (``/readyz`` says 503
+    for ``DRAIN_GRACE_S``), end every call with an ``ended`` event (its transcript is flushed), close, exit; all
+    within ``SHUTDOWN_TIMEOUT_S``."""
+    import signal
+
+    from aiohttp import web
+
+    from web import appkeys
+    from web.app import create_app
+
     log = logging.getLogger("mock_interviewer")
+    app = create_app(settings)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port)
+    await site.start()
     log.info(
-        "starting on http://%s:%d (media host addresses: %s)",
+        "ready on http://%s:%d (media host addresses: %s)",
         settings.host,
         settings.port,
         ",".join(settings.media_addresses or ["all interfaces"]),
     )
-    web.run_app(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        shutdown_timeout=10.0,
-        print=lambda *_: log.info("ready on http://%s:%d", settings.host, settings.port),
-        access_log=None,
-    )
-    return 0
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("shutting down: no new calls; ending %d live call(s)", len(app[appkeys.CALLS]))
+    app[appkeys.DRAINING].set()
+    try:
+        async with asyncio.timeout(settings.shutdown_timeout_s):
+            await asyncio.sleep(settings.drain_grace_s)
+            await app[appkeys.CALLS].close_all("server_shutdown")
+            await runner.cleanup()
+    except TimeoutError:
+        log.error("shutdown took longer than %.0f s; exiting anyway", settings.shutdown_timeout_s)
+    log.info("stopped")
 
 
 def _call(args: argparse.Namespace) -> int:
@@ -67,6 +89,7 @@ def _call(args: argparse.Namespace) -> int:
                 interview=interview,
                 record=args.record,
                 turn_timeout=args.timeout,
+                transport=args.transport,
             )
         )
     except (CallFailed, OSError) as exc:
@@ -205,6 +228,12 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument("--minutes", type=int, default=20, help="planned length of the interview")
     call.add_argument("--name", default="Loopback Candidate", help="the fresh candidate's name")
     call.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for each agent turn")
+    call.add_argument(
+        "--transport",
+        default="webrtc",
+        choices=["webrtc", "ws"],
+        help="webrtc (default), or ws: the WebSocket stream /api/interview/stream/{id}",
+    )
     call.set_defaults(func=_call)
 
     db = sub.add_parser("db", help="database maintenance")

@@ -26,6 +26,7 @@ PAGES: dict[str, str] = {
     "/interviews/{interview_id}/call": "call.html",
     "/history": "history.html",
     "/profile": "profile.html",
+    "/status": "status.html",
 }
 
 

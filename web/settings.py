@@ -54,6 +54,14 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(256 * 1024, ge=1024, description="largest request body accepted")
     abandon_after_s: float = Field(600.0, gt=0, description="an interview idle this long without a call is abandoned")
     sweep_interval_s: float = Field(60.0, gt=0, description="how often idle interviews are looked for")
+    recordings: bool = Field(True, description="record every call as Ogg/Opus (candidate left, agent right)")
+    recordings_dir: Path | None = Field(None, description="where recordings go (default: DATA_DIR/recordings)")
+    price_stt_per_minute: float = Field(0.0077, ge=0, description="USD per minute of cloud speech recognition")
+    price_llm_input_per_mtok: float = Field(3.0, ge=0, description="USD per million input tokens")
+    price_llm_output_per_mtok: float = Field(15.0, ge=0, description="USD per million output tokens")
+    price_tts_per_mchar: float = Field(15.0, ge=0, description="USD per million characters of cloud speech")
+    drain_grace_s: float = Field(0.0, ge=0, description="on SIGTERM, answer /readyz 503 this long before closing")
+    shutdown_timeout_s: float = Field(15.0, gt=0, description="longest a shutdown may take")
     feedback_retry_delay_s: float = Field(5.0, ge=0, description="wait before retrying a failed feedback report")
     status_token: SecretStr | None = None
     redis_url: str = ""
@@ -140,6 +148,11 @@ class Settings(BaseSettings):
         from db.engine import default_database_url
 
         return self.database_url or default_database_url(self.data_dir)
+
+    @property
+    def recordings_path(self) -> Path:
+        """The folder recordings are written to."""
+        return self.recordings_dir or self.data_dir / "recordings"
 
     @property
     def secure_cookies(self) -> bool:

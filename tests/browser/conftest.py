@@ -11,6 +11,7 @@ import asyncio
 import os
 import secrets
 import shutil
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from playwright.async_api import Browser, BrowserContext, Page, Playwright, asyn
 
 from signaling.loopback import speak, write_wav
 from tests.conftest import RunningServer
+from web import appkeys
 
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "correct horse battery"
@@ -36,8 +38,9 @@ SAMPLE_RATE = 48_000
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "tests" / "results" / "screenshots"
 DOCS_SCREENSHOTS = REPO / "docs" / "screenshots"
-#: Screenshots that also go to docs/ (for the README) when UPDATE_DOCS_SCREENSHOTS=1.
-DOCS_NAMES = {"call": "call.png", "interview": "interview.png"}
+#: Screenshots that also go to docs/ (for the README) when UPDATE_DOCS_SCREENSHOTS=1. The interview page is the
+#: one with a ready report on a realistic transcript (test_interviews.py), not the short journey's.
+DOCS_NAMES = {"call": "call.png", "interview-feedback": "interview.png"}
 
 BASE_ARGS = [
     "--no-sandbox",
@@ -128,6 +131,11 @@ class Visit:
         status, data = await self.api("POST", "/api/interviews/create", body)
         assert status == 201, data
         return data["interview"]
+
+    async def feedback_written(self, interview_id: str) -> None:
+        """Wait until the server's own feedback writer (started when the interview completed) is done with it, so
+        a report the test then writes into the database is not overwritten."""
+        await self.server.app[appkeys.FEEDBACK].wait(uuid.UUID(interview_id))
 
     async def screenshot(self, name: str, full_page: bool = True) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -37,6 +37,12 @@ def words(text: str) -> set[str]:
     return set(re.findall(r"[a-z']+", text.lower()))
 
 
+def mentor_keys_heard(text: str) -> int:
+    """How many of the mentoring answer's key words were heard, matching on stems ("development" counts)."""
+    heard = {word[:5] for word in words(text)}
+    return sum(key[:5] in heard for key in MENTOR_KEYS)
+
+
 def voiced_seconds(samples: np.ndarray) -> float:
     frames = [samples[i : i + 960] for i in range(0, len(samples) - 959, 960)]
     return sum(1 for f in frames if rms_dbfs(f) > -45) * 0.02
@@ -65,7 +71,7 @@ async def test_a_call_greets_understands_the_answers_and_replies_to_each(server,
     # Each answer was heard (two of three distinctive words at least) and answered with a different line.
     first, second = report.turns
     assert len(WEATHER_KEYS & words(first.heard)) >= 2, first.heard
-    assert len(MENTOR_KEYS & words(second.heard)) >= 2, second.heard
+    assert mentor_keys_heard(second.heard) >= 2, second.heard
     replies = [report.greeting, first.reply, second.reply]
     assert len(set(replies)) == 3 and all(replies)
 
@@ -105,7 +111,7 @@ async def test_speaking_over_the_agent_stops_it_and_keeps_only_what_was_played(s
     lines = await server.lines_after_call(report.interview_id)
     assert lines[0].role == "assistant" and lines[0].content == cut and lines[0].interrupted
     assert lines[0].audio_duration_seconds < 4.0
-    assert lines[1].role == "user" and len(MENTOR_KEYS & words(lines[1].content)) >= 2
+    assert lines[1].role == "user" and mentor_keys_heard(lines[1].content) >= 2
     assert report.turns[0].reply and report.turns[0].reply != cut
 
 

@@ -5,6 +5,7 @@ import pytest
 
 from voice_agent.vad import (
     SpeechEnded,
+    SpeechHesitated,
     SpeechPaused,
     SpeechResumed,
     SpeechStarted,
@@ -40,7 +41,13 @@ def test_speech_starts_on_three_voiced_frames_in_five_and_carries_the_preroll():
 def test_end_is_declared_after_the_hangover_and_reports_the_last_voiced_frame():
     events = run("." * 20 + "1" * 30 + "." * 30)
     kinds = [(i, type(e).__name__) for i, e in events]
-    assert kinds == [(22, "SpeechStarted"), (27, "SpeechSustained"), (61, "SpeechPaused"), (73, "SpeechEnded")]
+    assert kinds == [
+        (22, "SpeechStarted"),
+        (27, "SpeechSustained"),
+        (54, "SpeechHesitated"),  # 100 ms of silence: an early reply may start
+        (61, "SpeechPaused"),  # 240 ms: a natural pause
+        (73, "SpeechEnded"),  # 480 ms: the end of the turn
+    ]
     ended = events[-1][1]
     assert isinstance(ended, SpeechEnded)
     assert ended.last_voiced_index == 49
@@ -56,14 +63,16 @@ def test_a_pause_shorter_than_the_hangover_keeps_the_turn_open():
     assert kinds == [
         (12, "SpeechStarted"),
         (17, "SpeechSustained"),
+        (34, "SpeechHesitated"),
         (41, "SpeechPaused"),
         (45, "SpeechResumed"),
+        (59, "SpeechHesitated"),
         (66, "SpeechPaused"),
         (78, "SpeechEnded"),
     ]
-    paused = events[2][1]
+    paused = events[3][1]
     assert isinstance(paused, SpeechPaused) and paused.last_voiced_index == 29
-    assert isinstance(events[3][1], SpeechResumed)
+    assert isinstance(events[4][1], SpeechResumed)
 
 
 def test_clicks_never_start_speech():
@@ -72,7 +81,7 @@ def test_clicks_never_start_speech():
 
 def test_a_short_burst_starts_speech_but_is_not_sustained():
     events = run("." * 5 + "1111" + "." * 40)
-    assert [type(e) for _, e in events] == [SpeechStarted, SpeechPaused, SpeechEnded]
+    assert [type(e) for _, e in events] == [SpeechStarted, SpeechHesitated, SpeechPaused, SpeechEnded]
     assert not any(isinstance(e, SpeechSustained) for _, e in events)
 
 

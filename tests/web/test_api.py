@@ -371,8 +371,9 @@ async def test_completing_is_idempotent_and_feedback_says_where_it_is(platform):
         assert first[0] == second[0] == 200
         assert first[1]["interview"]["status"] == "completed"
         assert first[1]["interview"]["completed_at"] == second[1]["interview"]["completed_at"]
+        # The offline scorer is quick: the report may already be written by the time we ask.
         status, data = await call(http, "GET", feedback_url)
-        assert status == 202 and data["status"] == "pending"
+        assert (status, data["status"]) in {(202, "pending"), (200, "ready")}
 
 
 async def test_unauthenticated_requests_are_401(platform):

@@ -62,6 +62,12 @@ async def test_lines_are_stored_during_the_call_kept_when_the_tab_closes_and_con
         call = await greeted_call(server.url, http, interview_id)
         # The greeting is in the database while the call is still running.
         assert server.calls.for_interview(interview_id)
+
+        async def greeting_stored() -> bool:
+            return bool(await server.lines(interview_id))
+
+        # The writer commits just after the last frame leaves, so allow it a moment.
+        await until(greeting_stored, timeout=5)
         lines = await server.lines(interview_id)
         assert roles(lines) == ["assistant"] and lines[0].content.startswith("Hi")
 

@@ -285,7 +285,7 @@ def improvements_of(assessments: Sequence[AnswerAssessment], speech: SpeechMetri
         found.append((0.7, "Add specifics: numbers, scale, the names of the tools you used."))
     if speech.pace == "fast":
         found.append(
-            (0.65, f"Slow down a little: {speech.words_per_minute:.0f} words per minute is fast; aim for 130 to 160.")
+            (0.65, f"Slow down a little: {speech.words_per_minute:.0f} words per minute is fast; aim for 110 to 170.")
         )
     elif speech.pace == "slow":
         found.append((0.6, f"Pick up the pace a little: {speech.words_per_minute:.0f} words per minute is slow."))

@@ -1,0 +1,72 @@
+"""Admitting a call, whatever its transport: who may open it, the older call it replaces, the session it runs,
+and its place in the registry and the one-call-per-user lease."""
+
+from __future__ import annotations
+
+import re
+
+from aiohttp import web
+
+from signaling.live_call import LiveCall, SessionFactory
+from signaling.planner import CallGrant, CallPlan
+from voice_agent.session import CallSession, EventSink
+from web import appkeys
+from web.errors import ApiError
+
+_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+REPLACED = "replaced"
+
+
+async def authorize(request: web.Request, interview_id: str) -> CallGrant:
+    """May this request open a call for this interview? (404 for a malformed id, 503 while draining.)"""
+    if not _ID.match(interview_id):
+        raise ApiError(404, "not_found", "No such interview.")
+    if request.app[appkeys.DRAINING].is_set():
+        raise ApiError(503, "draining", "The server is shutting down; call again in a moment.", {"Retry-After": "5"})
+    return await request.app[appkeys.CALL_PLANNER].authorize(request, interview_id)
+
+
+async def admit(app: web.Application, grant: CallGrant) -> CallPlan:
+    """End the user's older call (so its last lines are stored first), then plan the new one."""
+    if grant.user_id is not None:
+        holder = await app[appkeys.CALL_LEASE].holder(grant.user_id)
+        older = app[appkeys.CALLS].get(holder) if holder else None
+        if older is not None:
+            await older.close(REPLACED)
+    return await app[appkeys.CALL_PLANNER].plan(grant)
+
+
+def session_factory(app: web.Application, plan: CallPlan) -> SessionFactory:
+    """A factory of the call's ``CallSession`` with this server's providers and options."""
+    settings = app[appkeys.SETTINGS]
+    providers = app[appkeys.PROVIDERS]
+    options = settings.session_options()
+
+    def new_session(sink: EventSink) -> CallSession:
+        return CallSession(
+            providers=providers,
+            context=plan.context,
+            on_event=sink,
+            options=options,
+            history=plan.history,
+            elapsed_before=plan.elapsed_before,
+        )
+
+    return new_session
+
+
+async def register(app: web.Application, call: LiveCall) -> None:
+    """Track a started call (the app's hooks attach metrics and the recording); it takes the user's lease (two
+    racing offers: the last one wins)."""
+    app[appkeys.CALLS].add(call)
+    for hook in app[appkeys.CALL_HOOKS]:
+        await hook(call)
+    if call.user_id is None:
+        return
+    lease = app[appkeys.CALL_LEASE]
+    previous = await lease.take(call.user_id, call.id)
+    older = app[appkeys.CALLS].get(previous) if previous else None
+    if older is not None:
+        await older.close(REPLACED)
+    user_id = call.user_id
+    call.ended_callbacks.append(lambda: lease.release(user_id, call.id))
