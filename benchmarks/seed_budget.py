@@ -101,17 +101,23 @@ class SeedBudgetStream(QueueSttStream):
                 self._final_timer = None
             if self.since_interim >= INTERIM_EVERY_S:
                 self.since_interim = 0.0
-                heard = max(1, min(len(self.words), int(self.speech_s * WORDS_PER_SECOND)))
-                text = " ".join(self.words[:heard])
-                if text != self.last_interim:
-                    self.last_interim = text
-                    self.emit(Transcript(text, is_final=False))
+                # The words so far, as far as the speech time says (the last one comes when the speech stops).
+                heard = max(1, min(len(self.words) - 1, int(self.speech_s * WORDS_PER_SECOND)))
+                heard = max(heard, len(self.last_interim.split()))  # never fewer words than already shown
+                self._interim(" ".join(self.words[:heard]))
         else:
+            if self.silence_s == 0.0 and self.speech_s > 0 and self.last_interim != " ".join(self.words):
+                # The speech stopped: by now the recogniser has caught up with every word said.
+                self._interim(" ".join(self.words))
             self.silence_s += seconds
             if self.speech_s > 0 and self._final_timer is None:
                 # The end of speech: the final comes FINAL_AFTER_S later, on the wall clock.
                 delay = max(0.0, FINAL_AFTER_S - self.silence_s)
                 self._final_timer = asyncio.get_running_loop().call_later(delay, self._final, True)
+
+    def _interim(self, text: str) -> None:
+        self.last_interim = text
+        self.emit(Transcript(text, is_final=False))
 
     def _final(self, speech_final: bool) -> None:
         if self.done:

@@ -9,6 +9,10 @@ if the patched function changes shape under a new release.
    patch makes aioice offer exactly the configured addresses (``MEDIA_HOST_ADDRESSES``).
 2. ICE servers (aiortc 1.16.0, ``RTCIceGatherer``): with no ``iceServers`` aiortc falls back to Google's
    public STUN server. ``rtc_configuration`` always passes an explicit list, empty unless configured.
+3. The inbound audio jitter buffer (aiortc 1.16.0, ``aiortc.rtcrtpreceiver.JitterBuffer``, built in
+   ``RTCRtpReceiver.__init__`` with ``capacity=16, prefetch=4`` for audio): it holds every frame about 80 ms.
+   ``use_speech_jitter_buffer`` makes new receivers use ``SpeechJitterBuffer`` (``signaling/jitter_buffer.py``)
+   for audio instead (``INBOUND_JITTER_BUFFER=speech``, the default).
 """
 
 from __future__ import annotations
@@ -19,7 +23,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import aioice.ice
+import aiortc.rtcrtpreceiver
 from aiortc import RTCConfiguration, RTCIceServer
+from aiortc.jitterbuffer import JitterBuffer
+
+from signaling.jitter_buffer import SpeechJitterBuffer
 
 _original_get_host_addresses = aioice.ice.get_host_addresses
 _host_addresses: list[str] | None = None
@@ -50,6 +58,25 @@ def restrict_host_addresses(addresses: Sequence[str] | None) -> None:
 def current_host_addresses() -> list[str] | None:
     """The addresses set by ``restrict_host_addresses`` (None when unrestricted)."""
     return None if _host_addresses is None else list(_host_addresses)
+
+
+def _speech_or_video_jitter_buffer(
+    capacity: int, prefetch: int = 0, is_video: bool = False
+) -> JitterBuffer | SpeechJitterBuffer:
+    if is_video:
+        return JitterBuffer(capacity, prefetch, is_video)
+    return SpeechJitterBuffer(capacity)
+
+
+def use_speech_jitter_buffer(enabled: bool = True) -> None:
+    """Receivers created from now on buffer inbound audio with ``SpeechJitterBuffer`` (``enabled``) or with
+    aiortc's own ``JitterBuffer`` (80 ms of prefetch). Process-wide."""
+    aiortc.rtcrtpreceiver.JitterBuffer = _speech_or_video_jitter_buffer if enabled else JitterBuffer  # type: ignore[assignment]
+
+
+def speech_jitter_buffer_in_use() -> bool:
+    """Whether new receivers get ``SpeechJitterBuffer``."""
+    return aiortc.rtcrtpreceiver.JitterBuffer is _speech_or_video_jitter_buffer
 
 
 def parse_ice_servers(value: str | list[dict[str, Any]] | None) -> list[dict[str, Any]]:

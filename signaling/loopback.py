@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 #: A frame louder than this counts as voice (Opus-coded digital silence decodes far below it).
 VOICE_DBFS = -50.0
+#: A frame whose loudest sample is above this (about -78 dBFS) is not digital silence.
+AUDIBLE_LEVEL = 4
 CANDIDATE_VOICE = "en-us"
 
 
@@ -188,6 +190,8 @@ class AgentRecorder:
         self.arrivals: list[float] = []
         #: Arrival times of the frames that carried voice.
         self.voiced_arrivals: list[float] = []
+        #: Arrival times of the frames that were not digital silence (the quietest sound of a voice included).
+        self.audible_arrivals: list[float] = []
 
     def on_frame(self, frame: av.AudioFrame) -> None:
         """A frame of the agent's track has arrived."""
@@ -198,6 +202,8 @@ class AgentRecorder:
         self.chunks.append(samples)
         self.frames += 1
         self.arrivals.append(now)
+        if samples.size and int(np.abs(samples).max()) > AUDIBLE_LEVEL:
+            self.audible_arrivals.append(now)
         if rms_dbfs(samples) > VOICE_DBFS:
             self.last_voice = now
             self.voiced_arrivals.append(now)
@@ -243,6 +249,10 @@ class TurnReport:
     interrupted_agent: bool = False
     #: For an answer spoken over the agent: from the candidate's first voiced frame to the agent's last.
     agent_stop_ms: float | None = None
+    #: For an answer spoken over the agent: from the server's barge-in (its VAD confirmed the candidate's speech
+    #: and it said ``listening``) to the last frame of the agent's voice that arrived (the last that was not
+    #: digital silence; 0 when the agent was already between words).
+    barge_in_stop_ms: float | None = None
 
 
 @dataclass
@@ -362,12 +372,18 @@ class BaseLoopbackCall:
         response_ms = None
         if self.recorder.first_voice is not None:
             response_ms = round((self.recorder.first_voice - last_voiced) * 1000, 1)
-        stop_ms = None
+        stop_ms = barge_in_ms = None
         if answer.barge_in_after_s is not None and self.mic.first_voiced is not None:
             spoke = self.mic.first_voiced
             until = self.recorder.first_voice or time.monotonic()
             overlap = [t for t in self.recorder.voiced_arrivals if spoke <= t < until]
             stop_ms = round(((overlap[-1] if overlap else spoke) - spoke) * 1000, 1)
+            confirmed = next(
+                (e["_t"] for e in self.events[start:user_index] if _listening_or_ended(e) and e["_t"] >= spoke), None
+            )
+            if confirmed is not None:
+                last = max((t for t in self.recorder.audible_arrivals if spoke <= t < until), default=confirmed)
+                barge_in_ms = round(max(0.0, last - confirmed) * 1000, 1)
         report = TurnReport(
             said=answer.text,
             heard=heard,
@@ -376,6 +392,7 @@ class BaseLoopbackCall:
             server={k: v for k, v in server.items() if k not in ("type", "_t")},
             interrupted_agent=interrupted,
             agent_stop_ms=stop_ms,
+            barge_in_stop_ms=barge_in_ms,
         )
         return report, heard_until
 

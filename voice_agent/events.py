@@ -47,7 +47,27 @@ class TurnMetrics:
             "llm_ttft_ms": span(self.llm_start, self.llm_first_token),
             "tts_first_audio_ms": span(self.tts_start, self.tts_first_audio),
             "response_ms": span(self.user_speech_end, self.first_frame_sent),
+            "overhead_ms": self.overhead_ms(),
         }
+
+    def overhead_ms(self) -> float | None:
+        """The server's own share of the response latency: the response minus the time it spent waiting on a
+        provider stage (the endpointing silence and the STT final, the LLM until its first sentence, the TTS
+        until its first audio), each clipped to the response window and counted once where they overlap (an
+        early reply overlaps the LLM and TTS with the candidate's turn)."""
+        start, end = self.user_speech_end, self.first_frame_sent
+        if start is None or end is None:
+            return None
+        decided = max(t for t in (self.endpoint, self.stt_final, start) if t is not None)
+        waits = [(start, decided), (self.llm_start, self.tts_start), (self.tts_start, self.tts_first_audio)]
+        spans = sorted((max(a, start), min(b, end)) for a, b in waits if a is not None and b is not None)
+        waited, reach = 0.0, start
+        for a, b in spans:
+            a = max(a, reach)
+            if b > a:
+                waited += b - a
+                reach = b
+        return round(max(0.0, (end - start) - waited) * 1000, 1)
 
     def to_dict(self) -> dict[str, Any]:
         """Latencies plus flags, as sent to clients and stored with the agent's line."""

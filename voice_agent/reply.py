@@ -94,13 +94,22 @@ class Reply:
         self.task: asyncio.Task[None] | None = None
         #: Wall-clock time of the first frame played.
         self.started_wall: datetime | None = None
+        #: Set by ``stop``/``cancel``: no frame is queued after it.
+        self.stopped = False
 
     def start(self) -> None:
         """Run the pipeline in the background."""
         self.task = asyncio.get_running_loop().create_task(self._run(), name="reply")
 
+    def stop(self) -> None:
+        """Stop producing now, without waiting: nothing more is queued from this moment (a barge-in)."""
+        self.stopped = True
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+
     async def cancel(self) -> None:
         """Stop producing (audio already queued stays unless the caller clears the outbound queue)."""
+        self.stopped = True
         if self.task is not None and not self.task.done():
             self.task.cancel()
             try:
@@ -234,5 +243,7 @@ class Reply:
             return
         if not self.gate.is_set():
             await self.gate.wait()
+        if self.stopped:
+            return
         for frame in frames:
             self.outbound.enqueue(frame, segment)

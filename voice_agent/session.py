@@ -319,9 +319,12 @@ class CallSession:
             if result.speech_final and capture.ended is None and self._capture is capture and text:
                 self._end_turn_early(capture)
             return
-        if text and text != capture.interim:
+        if not text:
+            return
+        # A repeated interim still says the recogniser has caught up with the speech as of now.
+        capture.interim_time = self.clock()
+        if text != capture.interim:
             capture.interim = text
-            capture.interim_time = self.clock()
             self._emit(TranscriptUpdate("user", text, final=False))
             if capture.paused and capture.ended is None:
                 self._speculate(capture)
@@ -329,8 +332,10 @@ class CallSession:
     def _on_sustained(self, capture: Capture) -> None:
         capture.sustained = True
         if self._reply is not None:
-            # Barge-in: the candidate talks over the agent (or the agent was about to talk).
-            self._spawn(self._interrupt_replies(reason="barge_in"))
+            # Barge-in: the candidate talks over the agent (or the agent was about to talk). The agent falls
+            # silent from the next frame; storing what was played can follow.
+            reply = self._silence_reply()
+            self._spawn(self._interrupt_replies(reason="barge_in", reply=reply))
 
     def _on_hesitation(self, capture: Capture, hesitated: SpeechHesitated) -> None:
         """A short silence: with a streaming STT whose interim kept up with the speech, start the reply now,
@@ -490,10 +495,21 @@ class CallSession:
         if speculative is not None:
             await speculative.cancel()
 
-    async def _interrupt_replies(self, reason: str) -> None:
-        """Cancel the agent's reply, drop its queued audio and store what was actually played."""
-        await self._drop_speculative()
+    def _silence_reply(self) -> Reply | None:
+        """Detach the current reply, stop it producing and drop its queued audio, all before the next frame."""
         reply, self._reply = self._reply, None
+        if reply is not None:
+            reply.stop()
+            self._outbound.clear()
+            if not self._closing:
+                self._set_state(AgentState.LISTENING)
+        return reply
+
+    async def _interrupt_replies(self, reason: str, reply: Reply | None = None) -> None:
+        """Cancel the agent's reply (``reply``, already silenced, or the current one), drop its queued audio and
+        store what was actually played."""
+        reply = reply or self._silence_reply()
+        await self._drop_speculative()
         if reply is None:
             return
         await reply.cancel()
@@ -502,8 +518,6 @@ class CallSession:
         heard = reply.played_text()
         if heard:
             self._commit_reply_line(reply, heard, interrupted=True)
-        if not self._closing:
-            self._set_state(AgentState.LISTENING)
         log.info("agent reply interrupted (%s) after %.2f s", reason, reply.played_seconds())
 
     def pull_frame(self) -> np.ndarray:

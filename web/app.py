@@ -14,7 +14,7 @@ from db.migrate import upgrade
 from db.repository import Database
 from signaling import endpoints as signaling_endpoints
 from signaling import ws_stream
-from signaling.aiortc_patches import restrict_host_addresses
+from signaling.aiortc_patches import restrict_host_addresses, use_speech_jitter_buffer
 from signaling.lease import LocalCallLease
 from signaling.planner import CallPlanner
 from signaling.registry import CallRegistry
@@ -87,6 +87,7 @@ async def _close_calls_on_shutdown(app: web.Application) -> None:
 def create_app(settings: Settings, planner: CallPlanner | None = None) -> web.Application:
     """The whole server: signaling, API and pages; its database, providers and calls live with the app."""
     restrict_host_addresses(settings.media_addresses)
+    use_speech_jitter_buffer(settings.inbound_jitter_buffer == "speech")
     app = web.Application(
         middlewares=[count_requests, json_errors, rate_limit, origin_check], client_max_size=settings.max_body_bytes
     )

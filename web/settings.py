@@ -106,6 +106,11 @@ class Settings(BaseSettings):
     vad_hangover_ms: int = Field(480, ge=100, le=3000)
     early_reply: bool = True
     media_timeout_s: float = Field(15.0, gt=0, description="end a call whose inbound audio stopped this long")
+    inbound_jitter_buffer: str = Field(
+        "speech",
+        pattern="^(speech|aiortc)$",
+        description="speech: hand each inbound packet on as it arrives; aiortc: the library's 80 ms prefetch",
+    )
 
     log_level: str = "INFO"
     log_format: str = Field("text", pattern="^(text|json)$")

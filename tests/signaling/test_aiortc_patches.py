@@ -52,3 +52,31 @@ def test_ice_servers_setting():
     assert config.iceServers[0].urls == "turn:turn.example.org:3478" and config.iceServers[0].username == "u"
     with pytest.raises(ValueError):
         parse_ice_servers('{"urls": "stun:x"}')
+
+
+def test_aiortc_still_builds_its_audio_jitter_buffer_where_the_patch_replaces_it():
+    import aiortc.rtcrtpreceiver
+
+    source = inspect.getsource(aiortc.rtcrtpreceiver.RTCRtpReceiver.__init__)
+    assert "JitterBuffer(capacity=16, prefetch=4)" in source
+    assert "self.__jitter_buffer.add(packet)" in inspect.getsource(aiortc.rtcrtpreceiver.RTCRtpReceiver)
+
+
+async def test_new_audio_receivers_get_the_speech_jitter_buffer_and_video_keeps_aiortcs():
+    from aiortc.jitterbuffer import JitterBuffer
+
+    from signaling.jitter_buffer import SpeechJitterBuffer
+
+    aiortc_patches.use_speech_jitter_buffer(True)
+    pc = RTCPeerConnection(rtc_configuration([]))
+    try:
+        audio = pc.addTransceiver("audio").receiver
+        video = pc.addTransceiver("video").receiver
+        assert isinstance(audio._RTCRtpReceiver__jitter_buffer, SpeechJitterBuffer)
+        assert isinstance(video._RTCRtpReceiver__jitter_buffer, JitterBuffer)
+        aiortc_patches.use_speech_jitter_buffer(False)
+        plain = pc.addTransceiver("audio").receiver
+        assert isinstance(plain._RTCRtpReceiver__jitter_buffer, JitterBuffer)
+    finally:
+        aiortc_patches.use_speech_jitter_buffer(True)
+        await pc.close()
