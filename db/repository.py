@@ -89,6 +89,7 @@ class Database:
         self._engine = create_engine(url, **engine_options)
         self._sessions = session_factory(self._engine)
         self._is_sqlite = self._engine.dialect.name == "sqlite"
+        self._write_lock = asyncio.Lock()
 
     @property
     def url(self) -> str:
@@ -127,10 +128,17 @@ class Database:
 
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncSession]:
-        """A session in a write transaction, committed on success and rolled back on error."""
-        async with self._sessions() as session, session.begin():
-            if self._is_sqlite:
-                await session.connection(execution_options={BEGIN_IMMEDIATE: True})
+        """A session in a write transaction, committed on success and rolled back on error.
+
+        On SQLite one writer at a time per process queues here, in the event loop: SQLite has a single write lock,
+        and a writer that waits for it in SQLite's busy handler sleeps in growing steps (up to 100 ms) instead of
+        starting the moment the lock is free. Other processes still meet at the busy handler."""
+        if not self._is_sqlite:
+            async with self._sessions() as session, session.begin():
+                yield session
+            return
+        async with self._write_lock, self._sessions() as session, session.begin():
+            await session.connection(execution_options={BEGIN_IMMEDIATE: True})
             yield session
 
     # Users
@@ -229,6 +237,15 @@ class Database:
         """The auth session with this id (revoked or not: the caller checks `revoked_at` and `last_seen_at`)."""
         async with self._read() as session:
             return await session.get(AuthSession, session_id)
+
+    async def get_auth_session_and_user(self, session_id: uuid.UUID) -> tuple[AuthSession, User] | None:
+        """The auth session with this id and its user, in one query (every authenticated request asks)."""
+        statement = (
+            select(AuthSession, User).join(User, User.id == AuthSession.user_id).where(AuthSession.id == session_id)
+        )
+        async with self._read() as session:
+            row = (await session.execute(statement)).first()
+        return None if row is None else (row[0], row[1])
 
     async def touch_auth_session(self, session_id: uuid.UUID, now: datetime) -> None:
         """Note activity on a session that is not revoked (`last_seen_at` never moves backwards)."""

@@ -74,6 +74,13 @@ def use_speech_jitter_buffer(enabled: bool = True) -> None:
     aiortc.rtcrtpreceiver.JitterBuffer = _speech_or_video_jitter_buffer if enabled else JitterBuffer  # type: ignore[assignment]
 
 
+def speech_buffer_of(receiver: Any) -> SpeechJitterBuffer | None:
+    """The ``SpeechJitterBuffer`` of an aiortc ``RTCRtpReceiver``, if it has one (a private attribute of
+    aiortc 1.16.0: ``RTCRtpReceiver.__jitter_buffer``)."""
+    buffer = getattr(receiver, "_RTCRtpReceiver__jitter_buffer", None)
+    return buffer if isinstance(buffer, SpeechJitterBuffer) else None
+
+
 def speech_jitter_buffer_in_use() -> bool:
     """Whether new receivers get ``SpeechJitterBuffer``."""
     return aiortc.rtcrtpreceiver.JitterBuffer is _speech_or_video_jitter_buffer

@@ -17,7 +17,7 @@ from typing import Any
 
 from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 
-from signaling.aiortc_patches import rtc_configuration
+from signaling.aiortc_patches import rtc_configuration, speech_buffer_of
 from signaling.live_call import LiveCall
 from signaling.tracks import PacedAudioTrack, consume_audio
 
@@ -39,10 +39,11 @@ class RtcCall(LiveCall):
         super().__init__(**kwargs)
         self._channel_wait_s = channel_wait_s
         self.pc = RTCPeerConnection(rtc_configuration(ice_servers))
-        self.track = PacedAudioTrack(self.pull_agent_frame)
+        self.track = PacedAudioTrack(self.pull_agent_frame, encode=True)
         self._channel: RTCDataChannel | None = None
         self._outbox: list[str] = []
         self._consumer: asyncio.Task[None] | None = None
+        self._inbound_attached = False
         self._starter: asyncio.Task[None] | None = None
         self._channel_open = asyncio.Event()
         self._connected = asyncio.Event()
@@ -65,7 +66,15 @@ class RtcCall(LiveCall):
 
         @pc.on("track")
         def on_track(track: Any) -> None:
-            if track.kind == "audio" and self._consumer is None:
+            if track.kind != "audio" or self._inbound_attached:
+                return
+            self._inbound_attached = True
+            receiver = next((t.receiver for t in pc.getTransceivers() if t.receiver.track is track), None)
+            buffer = speech_buffer_of(receiver)
+            if buffer is not None:
+                # Decoded in the event loop as each packet arrives (signaling/jitter_buffer.py says why).
+                buffer.deliver_to(self._on_inbound_frame)
+            else:
                 self._consumer = asyncio.get_running_loop().create_task(
                     consume_audio(track, self._on_inbound_frame), name=f"inbound-{self.id}"
                 )

@@ -93,15 +93,15 @@ async def _resolve(request: web.Request) -> Auth | None:
     if claims is None:
         return None
     db = app[appkeys.DATABASE]
-    session = await db.get_auth_session(claims.session_id)
-    if session is None or session.revoked_at is not None or session.user_id != claims.user_id:
+    found = await db.get_auth_session_and_user(claims.session_id)
+    if found is None:
+        return None
+    session, user = found
+    if session.revoked_at is not None or session.user_id != claims.user_id:
         return None
     now = datetime.now(UTC)
     idle = timedelta(days=app[appkeys.SETTINGS].session_idle_days)
     if now - session.last_seen_at > idle:
-        return None
-    user = await db.get_user(claims.user_id)
-    if user is None:
         return None
     if now - session.last_seen_at > TOUCH_EVERY:
         await db.touch_auth_session(session.id, now)

@@ -112,6 +112,7 @@ class Settings(BaseSettings):
         description="speech: hand each inbound packet on as it arrives; aiortc: the library's 80 ms prefetch",
     )
 
+    event_loop: str = Field("uvloop", pattern="^(uvloop|asyncio)$", description="the server's event loop")
     log_level: str = "INFO"
     log_format: str = Field("text", pattern="^(text|json)$")
 

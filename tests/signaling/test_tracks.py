@@ -39,3 +39,38 @@ async def test_after_a_stall_the_clock_resyncs_instead_of_bursting():
     assert track.late_frames >= 1
     track.stop()
     await asyncio.sleep(0)
+
+
+async def test_an_encoding_track_sends_opus_packets_that_decode_to_its_voice():
+    import av
+    from aiortc.codecs.opus import OpusDecoder
+    from aiortc.jitterbuffer import JitterFrame
+    from aiortc.rtp import RtpPacket
+
+    from signaling.jitter_buffer import SpeechJitterBuffer
+
+    tone = (np.sin(2 * np.pi * 440 * np.arange(960 * 10) / 48000) * 8000).astype(np.int16)
+    chunks = iter(tone.reshape(10, 960))
+    track = PacedAudioTrack(lambda: next(chunks), encode=True)
+    packets = [await track.recv() for _ in range(10)]
+    track.stop()
+    assert all(isinstance(p, av.Packet) for p in packets)
+    assert [p.pts for p in packets] == [i * 960 for i in range(10)]
+    assert all(bytes(p)[0] & 0x04 == 0 for p in packets)  # mono (the TOC's stereo bit is clear)
+    # aiortc's own decoder plays them back as the tone (after the codec's first few milliseconds).
+    decoder = OpusDecoder()
+    decoded = np.concatenate(
+        [f.to_ndarray()[0, ::2] for p in packets for f in decoder.decode(JitterFrame(bytes(p), 0))][-4:]
+    )
+    assert 6000 < np.abs(decoded).max() < 10000
+
+    # The speech buffer's own decoder (the server's inbound path) hears them too, one frame per packet.
+    heard = []
+    buffer = SpeechJitterBuffer()
+    buffer.deliver_to(heard.append)
+    for seq, p in enumerate(packets):
+        rtp = RtpPacket(payload_type=111, sequence_number=seq, timestamp=seq * 960)
+        rtp._data = bytes(p)
+        assert buffer.add(rtp) == (False, None)
+    assert len(heard) == 10 and all(f.samples == 960 and f.layout.name == "mono" for f in heard)
+    assert 6000 < np.abs(heard[-1].to_ndarray()).max() < 10000
