@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # Extra arguments for pytest, e.g. `make test PYTEST_ARGS="-k call -x"`.
 PYTEST_ARGS ?=
 
-.PHONY: run test bench bench-quick lint format install clean
+.PHONY: run test bench bench-quick bench-peer lint format install clean
 
 install: $(STAMP)
 
@@ -35,6 +35,11 @@ bench: $(STAMP)
 
 bench-quick: $(STAMP)
 	./scripts/in-loopback-netns.sh $(BIN)/python benchmarks/run_all.py --quick
+
+## Side by side with Pipecat's SmallWebRTC transport (installs pipecat-ai from PyPI into benchmarks/peer/.venv first).
+bench-peer: $(STAMP)
+	./benchmarks/peer/setup.sh
+	./scripts/in-loopback-netns.sh $(BIN)/python benchmarks/peer.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

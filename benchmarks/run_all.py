@@ -1,23 +1,44 @@
-"""`make bench`: every benchmark in turn; `--quick` for a smaller run."""
+"""`make bench`: every benchmark in turn, each writing benchmarks/results/NAME.json; `--quick` for a smaller run.
+
+The peer comparison with Pipecat has its own target (`make bench-peer`): it installs Pipecat in a virtual
+environment of its own first.
+"""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
+FULL = [
+    ["latency.py", "--turns", "10", "--barge-ins", "5"],
+    ["inbound_buffering.py", "--seconds", "12"],
+    ["concurrency.py"],
+    ["api_load.py", "--clients", "32", "--seconds", "20"],
+    ["stt_hearing.py"],
+]
+QUICK = [
+    ["latency.py", "--turns", "2", "--barge-ins", "1", "--profile", "seed-budget"],
+    ["inbound_buffering.py", "--seconds", "3"],
+    ["concurrency.py", "--quick", "--no-bare"],
+    ["api_load.py", "--clients", "8", "--seconds", "3"],
+]
+
 
 def main() -> int:
     quick = "--quick" in sys.argv[1:]
-    runs = [["latency.py", "--turns", "3" if quick else "10"]]
-    if not quick:
-        runs.append(["stt_hearing.py"])
-    failed = 0
-    for script, *args in runs:
+    failed = []
+    started = time.monotonic()
+    for script, *args in QUICK if quick else FULL:
         print(f"\n== {script} {' '.join(args)}", flush=True)
-        failed += subprocess.call([sys.executable, str(HERE / script), *args]) != 0
+        if subprocess.call([sys.executable, str(HERE / script), *args]) != 0:
+            failed.append(script)
+    print(f"\n{'quick ' if quick else ''}benchmarks done in {time.monotonic() - started:.0f} s", flush=True)
+    if failed:
+        print(f"failed: {', '.join(failed)}")
     return 1 if failed else 0
 
 
