@@ -20,16 +20,33 @@ def _serve(args: argparse.Namespace) -> int:
         overrides["host"] = args.host
     if args.port is not None:
         overrides["port"] = args.port
+    if args.workers is not None:
+        overrides["workers"] = args.workers
     settings = Settings(**overrides)
     configure_logging(settings.log_level, settings.log_format)
-    asyncio.run(serve(settings))
+    problem = settings.secret_key_problem()
+    if problem:
+        logging.getLogger("mock_interviewer").error("refusing to start: %s", problem)
+        print(f"mock-interviewer: {problem}", file=sys.stderr)
+        return 2
+    workers = 1 if args.worker else settings.worker_count
+    if workers > 1:
+        from web.supervisor import Supervisor
+
+        try:
+            supervisor = Supervisor(settings, workers)
+        except ValueError as exc:
+            print(f"mock-interviewer: {exc}", file=sys.stderr)
+            return 2
+        return supervisor.run()
+    asyncio.run(serve(settings, reuse_port=args.worker))
     return 0
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, reuse_port: bool = False) -> None:
     """Run the server until SIGTERM or SIGINT, then shut down gracefully: stop taking calls (``/readyz`` says 503
     for ``DRAIN_GRACE_S``), end every call with an ``ended`` event (its transcript is flushed), close, exit; all
-    within ``SHUTDOWN_TIMEOUT_S``."""
+    within ``SHUTDOWN_TIMEOUT_S``. ``reuse_port``: one of several workers sharing the port (``SO_REUSEPORT``)."""
     import signal
 
     from aiohttp import web
@@ -41,7 +58,7 @@ async def serve(settings: Settings) -> None:
     app = create_app(settings)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port)
+    site = web.TCPSite(runner, settings.host, settings.port, reuse_port=reuse_port or None)
     await site.start()
     log.info(
         "ready on http://%s:%d (media host addresses: %s)",
@@ -211,6 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the server")
     serve.add_argument("--host", help="listen address (default: HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="listen port (default: PORT or 8080)")
+    serve.add_argument("--workers", type=int, help="worker processes on the port (default: WORKERS, else one per core)")
+    serve.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)  # one worker of a supervisor
     serve.set_defaults(func=_serve)
 
     call = sub.add_parser("call", help="call the server over WebRTC with the loopback client")
