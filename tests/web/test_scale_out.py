@@ -248,3 +248,22 @@ async def test_startup_refuses_a_shared_deployment_without_a_secret_key(tmp_path
     assert process.returncode == 2
     assert "SECRET_KEY must be set" in stderr.decode()
     assert not (tmp_path / "data" / "secret_key").exists()
+
+
+def test_the_compose_file_configures_the_app_with_settings_it_has():
+    import yaml
+
+    from web.settings import Settings
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    app, caddy = compose["services"]["app"], compose["services"]["caddy"]
+    known = {name.upper() for name in Settings.model_fields}
+    assert set(app["environment"]) <= known, set(app["environment"]) - known
+    _, image_env = dockerfile()
+    assert set(image_env) - {"PYTHONUNBUFFERED"} <= known
+    # The app believes forwarded headers from the TLS proxy, and only from it.
+    assert app["environment"]["TRUSTED_PROXIES"] == caddy["networks"]["internal"]["ipv4_address"]
+    assert {"postgres", "redis"} <= set(compose["services"]) and "REDIS_URL" in app["environment"]
+    low, high = image_env["RTC_PORT_MIN"], image_env["RTC_PORT_MAX"]
+    assert f"{low}-{high}:{low}-{high}/udp" in app["ports"]
+    assert f"EXPOSE 8080/tcp {low}-{high}/udp" in (ROOT / "Dockerfile").read_text()
