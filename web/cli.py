@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 import textwrap
 from typing import Any
@@ -39,7 +40,12 @@ def _serve(args: argparse.Namespace) -> int:
             print(f"mock-interviewer: {exc}", file=sys.stderr)
             return 2
         return supervisor.run()
-    asyncio.run(serve(settings, reuse_port=args.worker))
+    try:
+        asyncio.run(serve(settings, reuse_port=args.worker))
+    except Exception:
+        # One log line (JSON with LOG_FORMAT=json) rather than a bare traceback on stderr.
+        logging.getLogger("mock_interviewer").exception("the server failed")
+        return 1
     return 0
 
 
@@ -55,21 +61,23 @@ async def serve(settings: Settings, reuse_port: bool = False) -> None:
     from web.app import create_app
 
     log = logging.getLogger("mock_interviewer")
+    # Handlers first: a SIGTERM while the providers load (a slow worker of several) still shuts down gracefully.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
     app = create_app(settings)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port, reuse_port=reuse_port or None)
     await site.start()
     log.info(
-        "ready on http://%s:%d (media host addresses: %s)",
+        "ready on http://%s:%d (pid %d; media host addresses: %s)",
         settings.host,
         settings.port,
+        os.getpid(),
         ",".join(settings.media_addresses or ["all interfaces"]),
     )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     log.info("shutting down: no new calls; ending %d live call(s)", len(app[appkeys.CALLS]))
     app[appkeys.DRAINING].set()

@@ -139,10 +139,16 @@ class Supervisor:
                 if self._fast_failures >= MAX_FAST_FAILURES:
                     log.error("workers keep failing at start; giving up")
                     return True
-                time.sleep(min(30.0, 0.5 * 2**self._fast_failures) if self._fast_failures else 0.0)
+                self._pause(min(30.0, 0.5 * 2**self._fast_failures) if self._fast_failures else 0.0)
                 if not self._stopping:
                     self._spawn(slot, env)
         return False
+
+    def _pause(self, seconds: float) -> None:
+        """Wait before a restart, but no longer than until a stop is asked for."""
+        deadline = time.monotonic() + seconds
+        while not self._stopping and time.monotonic() < deadline:
+            time.sleep(0.1)
 
     def _forget(self, worker: Worker) -> None:
         """A worker is gone: drop its live gauges from the shared Prometheus files."""

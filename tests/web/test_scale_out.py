@@ -204,8 +204,8 @@ async def test_with_redis_a_newer_call_on_another_worker_replaces_the_older_and_
             for http in (a, b):
                 async with http.get(f"{server.url}/api/config") as response:
                     statuses.append(response.status)
-        # Finding each client's worker spent some of the budget already (the status is under /api/ too).
-        assert statuses.count(200) <= limit - 2 and statuses.count(429) >= limit + 2
+        # One budget for both workers (finding each client's worker may have spent some of it already).
+        assert statuses.count(200) <= limit and statuses.count(429) >= limit
         assert statuses[-2:] == [429, 429], "both workers refuse once the shared budget is spent"
         # Another address has its own budget: the header is believed from the trusted proxy (127.0.0.1).
         other, _ = await client_on_worker(server, forwarded_for=random_ip())
