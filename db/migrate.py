@@ -2,14 +2,18 @@
 
 Several workers may start together: on PostgreSQL the upgrade runs in one transaction holding a transaction-level
 advisory lock, so the first one migrates and the others, once they get the lock, find nothing left to do. On
-SQLite the transaction begins with BEGIN IMMEDIATE, which serialises them the same way.
+SQLite the workers first take an exclusive lock on a file next to the database (``<file>.migrate.lock``), and the
+transaction begins with BEGIN IMMEDIATE, which serialises them the same way.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import logging
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from alembic import command
@@ -17,7 +21,7 @@ from alembic.config import Config
 from sqlalchemy import pool, text
 from sqlalchemy.engine import Connection
 
-from db.engine import BEGIN_IMMEDIATE, create_engine, masked_url
+from db.engine import BEGIN_IMMEDIATE, async_database_url, create_engine, masked_url
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +54,26 @@ async def upgrade(url: str) -> None:
 def upgrade_sync(url: str) -> None:
     """Upgrade the database at `url` to the newest revision, for code without an event loop (the CLI)."""
     logger.info("Upgrading database schema at %s", masked_url(url))
-    with _alembic_lock:
+    with _alembic_lock, _sqlite_file_lock(url):
         asyncio.run(_upgrade(url))
+
+
+@contextlib.contextmanager
+def _sqlite_file_lock(url: str) -> Iterator[None]:
+    """An exclusive ``flock`` on ``<database file>.migrate.lock`` while one process migrates a SQLite file."""
+    parsed = async_database_url(url)
+    database = parsed.database if parsed.get_backend_name() == "sqlite" else None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        yield
+        return
+    lock_path = Path(database).with_name(Path(database).name + ".migrate.lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
 
 
 async def _upgrade(url: str) -> None:

@@ -2,10 +2,12 @@
 # Debian packages the test suite needs, installed with apt-get when missing:
 #   postgresql  the database tests run on a throwaway PostgreSQL cluster as well as on SQLite
 #   chromium    the browser tests (tests/browser) drive Debian's Chromium with Playwright
+#   redis-server  the scale-out tests share rate limits, call leases and live calls through a real Redis
 set -euo pipefail
 need=()
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+command -v redis-server >/dev/null || [ -x /usr/bin/redis-server ] || need+=(redis-server)
 if [ "${#need[@]}" -eq 0 ]; then
     exit 0
 fi

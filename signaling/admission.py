@@ -15,6 +15,8 @@ from web.errors import ApiError
 
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 REPLACED = "replaced"
+#: How long a new call waits for an older call of the same user on another worker to end and let go.
+EVICT_TIMEOUT_S = 5.0
 
 
 async def authorize(request: web.Request, interview_id: str) -> CallGrant:
@@ -27,12 +29,17 @@ async def authorize(request: web.Request, interview_id: str) -> CallGrant:
 
 
 async def admit(app: web.Application, grant: CallGrant) -> CallPlan:
-    """End the user's older call (so its last lines are stored first), then plan the new one."""
+    """End the user's older call (so its last lines are stored first), then plan the new one. The older call may
+    be on another worker: it is asked to end through the lease, and the new call waits until it has."""
     if grant.user_id is not None:
-        holder = await app[appkeys.CALL_LEASE].holder(grant.user_id)
-        older = app[appkeys.CALLS].get(holder) if holder else None
-        if older is not None:
-            await older.close(REPLACED)
+        lease = app[appkeys.CALL_LEASE]
+        holder = await lease.holder(grant.user_id)
+        if holder is not None:
+            older = app[appkeys.CALLS].get(holder)
+            if older is not None:
+                await older.close(REPLACED)
+            else:
+                await lease.evict(grant.user_id, holder, EVICT_TIMEOUT_S)
     return await app[appkeys.CALL_PLANNER].plan(grant)
 
 
@@ -57,16 +64,23 @@ def session_factory(app: web.Application, plan: CallPlan) -> SessionFactory:
 
 async def register(app: web.Application, call: LiveCall) -> None:
     """Track a started call (the app's hooks attach metrics and the recording); it takes the user's lease (two
-    racing offers: the last one wins)."""
+    racing offers: the last one wins) and ends with reason ``replaced`` when a newer call takes it, here or on
+    another worker."""
     app[appkeys.CALLS].add(call)
     for hook in app[appkeys.CALL_HOOKS]:
         await hook(call)
     if call.user_id is None:
         return
     lease = app[appkeys.CALL_LEASE]
-    previous = await lease.take(call.user_id, call.id)
+    user_id = call.user_id
+    lease.watch(user_id, call.id, lambda: call.spawn_close(REPLACED))
+
+    async def let_go() -> None:
+        lease.unwatch(call.id)
+        await lease.release(user_id, call.id)
+
+    call.ended_callbacks.append(let_go)
+    previous = await lease.take(user_id, call.id)
     older = app[appkeys.CALLS].get(previous) if previous else None
     if older is not None:
         await older.close(REPLACED)
-    user_id = call.user_id
-    call.ended_callbacks.append(lambda: lease.release(user_id, call.id))

@@ -17,8 +17,12 @@ if the patched function changes shape under a new release.
 
 from __future__ import annotations
 
+import asyncio
+import errno
 import ipaddress
 import json
+import random
+import types
 from collections.abc import Sequence
 from typing import Any
 
@@ -105,3 +109,75 @@ def rtc_configuration(ice_servers: list[dict[str, Any]]) -> RTCConfiguration:
             for s in ice_servers
         ]
     )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A fixed UDP port range for media (aioice 0.13.0, ``aioice.ice.Connection.get_component_candidates``): aioice
+# binds every host candidate's socket with ``loop.create_datagram_endpoint(..., local_addr=(address, 0))``, an
+# ephemeral port a firewall or a container cannot open in advance. The patch gives ``aioice.ice`` an ``asyncio``
+# whose running loop binds such sockets to a free port of ``RTC_PORT_MIN``..``RTC_PORT_MAX`` instead (random
+# start, the next port when one is taken: several workers share the range). Everything else goes to the real
+# module and loop untouched.
+
+_port_range: tuple[int, int] | None = None
+
+
+class _PortRangeLoop:
+    """The running loop, except that an ephemeral UDP bind takes a port of the configured range."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._loop, name)
+
+    async def create_datagram_endpoint(self, protocol_factory: Any, local_addr: Any = None, **kwargs: Any) -> Any:
+        port_range = _port_range
+        if port_range is None or local_addr is None or local_addr[1] != 0:
+            return await self._loop.create_datagram_endpoint(protocol_factory, local_addr=local_addr, **kwargs)
+        low, high = port_range
+        count = high - low + 1
+        start = random.randrange(count)
+        for offset in range(count):
+            port = low + (start + offset) % count
+            try:
+                return await self._loop.create_datagram_endpoint(
+                    protocol_factory, local_addr=(local_addr[0], port), **kwargs
+                )
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE:
+                    raise
+        raise OSError(errno.EADDRINUSE, f"every UDP port of {low}-{high} on {local_addr[0]} is in use")
+
+
+class _AsyncioWithPortRange(types.ModuleType):
+    """``asyncio`` as ``aioice.ice`` sees it: the real module, with ``get_running_loop`` wrapped."""
+
+    def __init__(self) -> None:
+        super().__init__("asyncio")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(asyncio, name)
+
+    @staticmethod
+    def get_running_loop() -> Any:
+        return _PortRangeLoop(asyncio.get_running_loop())
+
+
+def restrict_port_range(port_range: tuple[int, int] | None) -> None:
+    """Bind media sockets (ICE host candidates) to ports of ``(lowest, highest)`` only; None: any port.
+    Process-wide, like ``restrict_host_addresses``."""
+    global _port_range
+    if port_range is not None:
+        low, high = port_range
+        if not 1 <= low <= high <= 65535:
+            raise ValueError(f"not a UDP port range: {low}-{high}")
+        aioice.ice.asyncio = _AsyncioWithPortRange()  # type: ignore[attr-defined]
+    else:
+        aioice.ice.asyncio = asyncio  # type: ignore[attr-defined]
+    _port_range = port_range
+
+
+def current_port_range() -> tuple[int, int] | None:
+    """The range set by ``restrict_port_range`` (None when unrestricted)."""
+    return _port_range

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from signaling import admission
 from signaling.rtc_call import OfferError, RtcCall
+from signaling.sdp import announce_public_ip
 from web import appkeys
 from web.errors import ApiError, read_json
 
@@ -49,7 +50,8 @@ async def post_rtc_offer(request: web.Request) -> web.Response:
         raise ApiError(400, "invalid_sdp", str(exc)) from exc
     await admission.register(app, call)
     log.info("call %s interview %s: answered", call.id, call.interview_id)
-    return web.json_response({"sdp": answer.sdp, "type": answer.type, "call_id": call.id})
+    sdp_answer = announce_public_ip(answer.sdp, settings.rtc_public_ip)
+    return web.json_response({"sdp": sdp_answer, "type": answer.type, "call_id": call.id})
 
 
 def add_routes(app: web.Application) -> None:

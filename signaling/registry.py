@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from signaling.live_call import LiveCall
 
 
 class CallRegistry:
-    """Live calls by id. A call removes itself when it ends."""
+    """Live calls by id. A call removes itself when it ends; ``on_change`` hears of every call added or gone."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_change: Callable[[], None] | None = None) -> None:
         self._calls: dict[str, LiveCall] = {}
+        self._on_change = on_change
 
     def __len__(self) -> int:
         return len(self._calls)
@@ -19,11 +21,15 @@ class CallRegistry:
     def add(self, call: LiveCall) -> None:
         """Track ``call`` until it ends."""
         self._calls[call.id] = call
+        if self._on_change is not None:
+            self._on_change()
         asyncio.get_running_loop().create_task(self._forget_when_ended(call), name=f"registry-{call.id}")
 
     async def _forget_when_ended(self, call: LiveCall) -> None:
         await call.ended.wait()
         self._calls.pop(call.id, None)
+        if self._on_change is not None:
+            self._on_change()
 
     def get(self, call_id: str) -> LiveCall | None:
         return self._calls.get(call_id)

@@ -16,6 +16,7 @@ from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.deepgram import FakeDeepgram
 from tests.fakes.openai import FakeOpenAI
 from tests.postgres import postgres_cluster  # noqa: F401  (a fixture: one throwaway PostgreSQL per run)
+from tests.redis_server import redis_server  # noqa: F401  (a fixture: one throwaway Redis per run)
 from web import appkeys
 from web.app import create_app
 from web.settings import Settings

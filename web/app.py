@@ -14,12 +14,14 @@ from db.migrate import upgrade
 from db.repository import Database
 from signaling import endpoints as signaling_endpoints
 from signaling import ws_stream
-from signaling.aiortc_patches import restrict_host_addresses, use_speech_jitter_buffer
+from signaling.aiortc_patches import restrict_host_addresses, restrict_port_range, use_speech_jitter_buffer
 from signaling.lease import LocalCallLease
 from signaling.planner import CallPlanner
+from signaling.redis_lease import RedisCallLease
 from signaling.registry import CallRegistry
 from voice_agent.providers.registry import close_providers, load_providers
-from web import api, appkeys, auth, monitoring, pages, recordings
+from web import api, appkeys, auth, monitoring, pages, recordings, redis_state, sharing
+from web.call_directory import FileCallDirectory, RedisCallDirectory
 from web.calls import IdleInterviewSweep, PlatformCallPlanner
 from web.errors import json_errors
 from web.feedback import FeedbackService
@@ -61,8 +63,49 @@ async def _feedback_ctx(app: web.Application) -> AsyncIterator[None]:
     await service.close()
 
 
+async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
+    """With ``REDIS_URL``: check Redis answers, run the lease's listener and heartbeat, close the client."""
+    redis = app.get(appkeys.REDIS)
+    if redis is None:
+        yield
+        return
+    url = app[appkeys.SETTINGS].redis_url
+    try:
+        await redis.ping()
+    except Exception as exc:
+        raise RuntimeError(f"Redis at {redis_state.masked(url)} does not answer: {exc}") from exc
+    log.info("shared state: Redis at %s", redis_state.masked(url))
+    lease = app[appkeys.CALL_LEASE]
+    assert isinstance(lease, RedisCallLease)
+    await lease.start()
+    yield
+    await lease.close()
+    await redis.aclose()
+
+
+def _shared_state(app: web.Application, settings: Settings) -> None:
+    """Rate limits, the call lease and the live-call directory: in Redis with ``REDIS_URL``, else per worker
+    (the directory in the supervisor's folder with several workers on one host)."""
+    interval = settings.status_publish_interval_s
+    if settings.redis_url:
+        redis = redis_state.connect(settings.redis_url)
+        app[appkeys.REDIS] = redis
+        app[appkeys.RATE_LIMITER] = redis_state.RedisRateLimiter(redis, settings.redis_prefix)
+        app[appkeys.CALL_LEASE] = RedisCallLease(redis, settings.redis_prefix, settings.lease_ttl_s)
+        app[appkeys.CALL_DIRECTORY] = RedisCallDirectory(redis, settings.redis_prefix, interval)
+        app[appkeys.SHARED_STATE_KIND] = "redis"
+        return
+    app[appkeys.RATE_LIMITER] = InMemoryRateLimiter()
+    app[appkeys.CALL_LEASE] = LocalCallLease()
+    if settings.worker_state_dir is not None:
+        app[appkeys.CALL_DIRECTORY] = FileCallDirectory(settings.worker_state_dir, interval)
+        app[appkeys.SHARED_STATE_KIND] = "files"
+    else:
+        app[appkeys.SHARED_STATE_KIND] = "none"
+
+
 async def _calls_ctx(app: web.Application) -> AsyncIterator[None]:
-    calls = CallRegistry()
+    calls = CallRegistry(on_change=app[appkeys.MONITOR].changed.set)
     app[appkeys.CALLS] = calls
     yield
     await calls.close_all("server_shutdown")
@@ -87,6 +130,7 @@ async def _close_calls_on_shutdown(app: web.Application) -> None:
 def create_app(settings: Settings, planner: CallPlanner | None = None) -> web.Application:
     """The whole server: signaling, API and pages; its database, providers and calls live with the app."""
     restrict_host_addresses(settings.media_addresses)
+    restrict_port_range(settings.rtc_port_range)
     use_speech_jitter_buffer(settings.inbound_jitter_buffer == "speech")
     app = web.Application(
         middlewares=[count_requests, json_errors, rate_limit, origin_check], client_max_size=settings.max_body_bytes
@@ -95,19 +139,21 @@ def create_app(settings: Settings, planner: CallPlanner | None = None) -> web.Ap
     app[appkeys.SECRET_KEY] = FileOrEnvSecretKey(
         settings.secret_key.get_secret_value() if settings.secret_key else None, settings.data_dir
     )
-    app[appkeys.RATE_LIMITER] = InMemoryRateLimiter()
+    app[appkeys.WORKER] = sharing.worker_name()
+    _shared_state(app, settings)
     app[appkeys.CALL_PLANNER] = planner or PlatformCallPlanner(app)
-    app[appkeys.CALL_LEASE] = LocalCallLease()
     app[appkeys.DRAINING] = asyncio.Event()
     monitor = CallMonitor()
     app[appkeys.MONITOR] = monitor
     app[appkeys.CALL_HOOKS] = [monitor.hook, RecordingHook(app)]
     # Cleanup runs in reverse: calls end (and store their last lines) before the database closes.
+    app.cleanup_ctx.append(_redis_ctx)
     app.cleanup_ctx.append(_database_ctx)
     app.cleanup_ctx.append(_providers_ctx)
     app.cleanup_ctx.append(_feedback_ctx)
     app.cleanup_ctx.append(_calls_ctx)
     app.cleanup_ctx.append(_sweep_ctx)
+    app.cleanup_ctx.append(sharing.publish_ctx)
     app.on_shutdown.append(_close_calls_on_shutdown)
     app.on_response_prepare.append(add_security_headers)
     app.on_response_prepare.append(auth.refresh_cookie)

@@ -11,6 +11,7 @@ from signaling.lease import CallLease
 from signaling.planner import CallPlanner
 from signaling.registry import CallRegistry
 from voice_agent.providers.base import Providers
+from web.call_directory import CallDirectory
 from web.feedback import FeedbackService
 from web.monitoring import CallMonitor
 from web.ratelimit import RateLimiter
@@ -31,3 +32,11 @@ DRAINING = web.AppKey("draining", asyncio.Event)
 MONITOR = web.AppKey("monitor", CallMonitor)
 #: Async functions run for every call that starts (metrics, recording).
 CALL_HOOKS = web.AppKey("call_hooks", list)
+#: This worker's name (``hostname:pid``), unique across hosts.
+WORKER = web.AppKey("worker", str)
+#: Where workers share their live calls for the status (None: a single process).
+CALL_DIRECTORY = web.AppKey("call_directory", CallDirectory)
+#: "redis", "files" or "none": what the workers share state through.
+SHARED_STATE_KIND = web.AppKey("shared_state_kind", str)
+#: The asyncio Redis client when ``REDIS_URL`` is set.
+REDIS = web.AppKey("redis", object)

@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from db.repository import EmailTaken
-from web import appkeys
+from web import appkeys, proxies
 from web.errors import ApiError, read_json
 from web.middlewares import client_ip
 from web.schemas import LoginBody, SignupBody, parse_body
@@ -120,9 +120,18 @@ def set_session_cookie(request: web.Request, response: web.StreamResponse, claim
         max_age=int(lifetime.total_seconds()),
         httponly=True,
         samesite="Lax",
-        secure=settings.secure_cookies,
+        secure=secure_cookie(request),
         path="/",
     )
+
+
+def secure_cookie(request: web.Request) -> bool:
+    """Secure cookies unless the server only listens on localhost over plain HTTP (``COOKIE_SECURE`` decides
+    when set); a trusted TLS proxy saying the client came over HTTPS makes them Secure too."""
+    settings = request.app[appkeys.SETTINGS]
+    if settings.cookie_secure is not None:
+        return settings.cookie_secure
+    return settings.secure_cookies or proxies.is_https(request)
 
 
 async def refresh_cookie(request: web.Request, response: web.StreamResponse) -> None:

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 import textwrap
 from typing import Any
@@ -20,9 +21,31 @@ def _serve(args: argparse.Namespace) -> int:
         overrides["host"] = args.host
     if args.port is not None:
         overrides["port"] = args.port
+    if args.workers is not None:
+        overrides["workers"] = args.workers
     settings = Settings(**overrides)
     configure_logging(settings.log_level, settings.log_format)
-    run_event_loop(serve(settings), settings.event_loop)
+    problem = settings.secret_key_problem()
+    if problem:
+        logging.getLogger("mock_interviewer").error("refusing to start: %s", problem)
+        print(f"mock-interviewer: {problem}", file=sys.stderr)
+        return 2
+    workers = 1 if args.worker else settings.worker_count
+    if workers > 1:
+        from web.supervisor import Supervisor
+
+        try:
+            supervisor = Supervisor(settings, workers)
+        except ValueError as exc:
+            print(f"mock-interviewer: {exc}", file=sys.stderr)
+            return 2
+        return supervisor.run()
+    try:
+        run_event_loop(serve(settings, reuse_port=args.worker), settings.event_loop)
+    except Exception:
+        # One log line (JSON with LOG_FORMAT=json) rather than a bare traceback on stderr.
+        logging.getLogger("mock_interviewer").exception("the server failed")
+        return 1
     return 0
 
 
@@ -36,10 +59,10 @@ def run_event_loop(main: Any, kind: str = "uvloop") -> Any:
     return asyncio.run(main)
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, reuse_port: bool = False) -> None:
     """Run the server until SIGTERM or SIGINT, then shut down gracefully: stop taking calls (``/readyz`` says 503
     for ``DRAIN_GRACE_S``), end every call with an ``ended`` event (its transcript is flushed), close, exit; all
-    within ``SHUTDOWN_TIMEOUT_S``."""
+    within ``SHUTDOWN_TIMEOUT_S``. ``reuse_port``: one of several workers sharing the port (``SO_REUSEPORT``)."""
     import signal
 
     from aiohttp import web
@@ -48,21 +71,23 @@ async def serve(settings: Settings) -> None:
     from web.app import create_app
 
     log = logging.getLogger("mock_interviewer")
-    app = create_app(settings)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port)
-    await site.start()
-    log.info(
-        "ready on http://%s:%d (media host addresses: %s)",
-        settings.host,
-        settings.port,
-        ",".join(settings.media_addresses or ["all interfaces"]),
-    )
+    # Handlers first: a SIGTERM while the providers load (a slow worker of several) still shuts down gracefully.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    app = create_app(settings)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port, reuse_port=reuse_port or None)
+    await site.start()
+    log.info(
+        "ready on http://%s:%d (pid %d; media host addresses: %s)",
+        settings.host,
+        settings.port,
+        os.getpid(),
+        ",".join(settings.media_addresses or ["all interfaces"]),
+    )
     await stop.wait()
     log.info("shutting down: no new calls; ending %d live call(s)", len(app[appkeys.CALLS]))
     app[appkeys.DRAINING].set()
@@ -221,6 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the server")
     serve.add_argument("--host", help="listen address (default: HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="listen port (default: PORT or 8080)")
+    serve.add_argument("--workers", type=int, help="worker processes on the port (default: WORKERS, else one per core)")
+    serve.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)  # one worker of a supervisor
     serve.set_defaults(func=_serve)
 
     call = sub.add_parser("call", help="call the server over WebRTC with the loopback client")

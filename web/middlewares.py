@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from web import appkeys
+from web import appkeys, proxies
 from web.errors import ApiError
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -38,8 +38,8 @@ AUTH_PATHS = frozenset({"/api/auth/login", "/api/auth/signup"})
 
 
 def client_ip(request: web.Request) -> str:
-    """The peer address (forwarded headers are not trusted here)."""
-    return request.remote or "unknown"
+    """The client's address (``X-Forwarded-For`` believed only from ``TRUSTED_PROXIES``)."""
+    return proxies.client_ip(request)
 
 
 @web.middleware

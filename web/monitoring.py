@@ -6,6 +6,7 @@ histograms), turns, errors by provider role, calls by how they ended, and each f
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
 import time
@@ -15,13 +16,13 @@ from typing import Any
 
 import numpy as np
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, Histogram, generate_latest, multiprocess
 from prometheus_client import Counter as PromCounter
 
 from signaling.live_call import LiveCall
 from voice_agent.events import CallEnded, ErrorRaised, SessionEvent, TurnMetricsReady
 from voice_agent.session import Usage
-from web import appkeys
+from web import appkeys, proxies, sharing
 from web.errors import ApiError
 
 STAGES = ("endpointing_ms", "stt_ms", "llm_ttft_ms", "tts_first_audio_ms", "response_ms")
@@ -73,7 +74,10 @@ class CallMonitor:
             "Outbound frames produced more than a frame late",
             registry=self.registry,
         )
-        self.active_calls = Gauge("mock_interviewer_active_calls", "Calls in progress", registry=self.registry)
+        # With several workers (Prometheus multiprocess mode) the live workers' gauges add up.
+        self.active_calls = Gauge(
+            "mock_interviewer_active_calls", "Calls in progress", registry=self.registry, multiprocess_mode="livesum"
+        )
         self.samples: dict[str, deque[float]] = {stage: deque(maxlen=RESERVOIR) for stage in STAGES}
         self.total_calls = 0
         self.total_turns = 0
@@ -81,10 +85,13 @@ class CallMonitor:
         self.errors_by_role: Counter[str] = Counter()
         self.usage = Usage()
         self._late_counted: dict[str, int] = {}
+        #: Set when a call starts or ends: the worker shares its snapshot at once (``web.sharing``).
+        self.changed = asyncio.Event()
 
     async def hook(self, call: LiveCall) -> None:
         """Called for every call that starts: count it and watch its events."""
         self.total_calls += 1
+        self.changed.set()
         self.calls_started.labels(call.transport).inc()
         self.active_calls.inc()
         call.observers.append(self.observe)
@@ -106,6 +113,7 @@ class CallMonitor:
             self.provider_errors.labels(role, event.code).inc()
         elif isinstance(event, CallEnded):
             self.ended_by[event.reason] += 1
+            self.changed.set()
             self.calls_ended.labels(event.reason).inc()
             self.active_calls.dec()
             usage = call.session.usage
@@ -116,15 +124,20 @@ class CallMonitor:
 
     def percentiles(self) -> dict[str, dict[str, float | None]]:
         """p50/p95/p99 of each stage since start (the most recent ``RESERVOIR`` turns)."""
-        out = {}
-        for stage, values in self.samples.items():
-            data = np.asarray(values, dtype=float)
-            if data.size:
-                p50, p95, p99 = (round(float(v), 1) for v in np.percentile(data, [50, 95, 99]))
-                out[stage] = {"p50": p50, "p95": p95, "p99": p99, "n": int(data.size)}
-            else:
-                out[stage] = {"p50": None, "p95": None, "p99": None, "n": 0}
-        return out
+        return percentiles(self.samples)
+
+
+def percentiles(samples: dict[str, Any]) -> dict[str, dict[str, float | None]]:
+    """p50/p95/p99 of each stage's latencies (milliseconds)."""
+    out = {}
+    for stage, values in samples.items():
+        data = np.asarray(list(values), dtype=float)
+        if data.size:
+            p50, p95, p99 = (round(float(v), 1) for v in np.percentile(data, [50, 95, 99]))
+            out[stage] = {"p50": p50, "p95": p95, "p99": p99, "n": int(data.size)}
+        else:
+            out[stage] = {"p50": None, "p95": None, "p99": None, "n": 0}
+    return out
 
 
 def estimated_cost(usage: Usage, providers: Any, settings: Any) -> dict[str, float]:
@@ -181,7 +194,7 @@ def _authorised(request: web.Request) -> None:
     token = request.app[appkeys.SETTINGS].status_token
     if token is None:
         try:
-            local = ipaddress.ip_address(request.remote or "").is_loopback
+            local = ipaddress.ip_address(proxies.client_ip(request)).is_loopback
         except ValueError:
             local = False
         if not local:
@@ -199,32 +212,31 @@ def _authorised(request: web.Request) -> None:
 
 
 async def get_status(request: web.Request) -> web.Response:
-    """GET /api/status: the server as an operator sees it."""
+    """GET /api/status: the server as an operator sees it (every worker: this one live, the others from their
+    latest shared snapshot)."""
     _authorised(request)
     app = request.app
-    monitor = app[appkeys.MONITOR]
     providers = app[appkeys.PROVIDERS]
     settings = app[appkeys.SETTINGS]
-    calls = [await call_status(call) for call in app[appkeys.CALLS].all()]
-    live_usage = Usage()
-    for call in app[appkeys.CALLS].all():
-        for field, value in call.session.usage.model_dump().items():
-            setattr(live_usage, field, getattr(live_usage, field) + value)
-    totals = Usage(**{k: v + getattr(live_usage, k) for k, v in monitor.usage.model_dump().items()})
+    view = await sharing.whole_server(app)
     started = time.monotonic()
     database_ok = await app[appkeys.DATABASE].ping(timeout=2.0)
+    totals = Usage(**view.usage)
     return web.json_response(
         {
             "version": app_version(),
-            "uptime_s": round(time.time() - monitor.started, 1),
+            "uptime_s": round(time.time() - app[appkeys.MONITOR].started, 1),
             "draining": app[appkeys.DRAINING].is_set(),
-            "active_calls": calls,
+            "worker": view.worker,
+            "workers": view.workers,
+            "shared_state": view.shared_state,
+            "active_calls": view.calls,
             "since_start": {
-                "calls": monitor.total_calls,
-                "turns": monitor.total_turns,
-                "calls_ended": dict(monitor.ended_by),
-                "errors_by_role": dict(monitor.errors_by_role),
-                "latency_ms": monitor.percentiles(),
+                "calls": view.counts["calls"],
+                "turns": view.counts["turns"],
+                "calls_ended": view.counts["calls_ended"],
+                "errors_by_role": view.counts["errors_by_role"],
+                "latency_ms": percentiles(view.samples),
             },
             "providers": {
                 "stt": _health(providers.stt),
@@ -246,7 +258,14 @@ async def get_status(request: web.Request) -> web.Response:
 
 async def get_metrics(request: web.Request) -> web.Response:
     """GET /metrics: Prometheus text format."""
-    body = generate_latest(request.app[appkeys.MONITOR].registry)
+    folder = request.app[appkeys.SETTINGS].prometheus_multiproc_dir
+    if folder is not None:
+        # Several workers: every worker's metrics, read from the shared multiprocess files.
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry, path=str(folder))
+        body = generate_latest(registry)
+    else:
+        body = generate_latest(request.app[appkeys.MONITOR].registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 

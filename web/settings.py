@@ -6,12 +6,14 @@ No other module reads ``os.environ``; they are handed what they need from here.
 from __future__ import annotations
 
 import ipaddress
+import os
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 from signaling.aiortc_patches import parse_ice_servers
 from voice_agent.providers.chat import ChatOptions
@@ -64,7 +66,22 @@ class Settings(BaseSettings):
     shutdown_timeout_s: float = Field(15.0, gt=0, description="longest a shutdown may take")
     feedback_retry_delay_s: float = Field(5.0, ge=0, description="wait before retrying a failed feedback report")
     status_token: SecretStr | None = None
-    redis_url: str = ""
+
+    workers: int = Field(0, ge=0, description="worker processes for `serve` (0: one per core)")
+    redis_url: str = Field("", description="Redis for state shared by workers and hosts (empty: per worker)")
+    redis_prefix: str = Field("mock-interviewer", description="prefix of every Redis key and channel")
+    lease_ttl_s: float = Field(15.0, ge=1, description="a call's lease expires this long after its last heartbeat")
+    status_publish_interval_s: float = Field(1.0, gt=0, description="how often a worker shares its live calls")
+    worker_state_dir: Path | None = Field(
+        None, description="set by `serve --workers N`: where the workers share their live calls without Redis"
+    )
+    prometheus_multiproc_dir: Path | None = Field(
+        None, description="set by `serve --workers N`: Prometheus multiprocess folder"
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="comma-separated addresses or networks whose X-Forwarded-For/-Proto are believed",
+    )
 
     media_host_addresses: Annotated[list[str] | None, NoDecode] = Field(
         None, description="comma-separated host addresses for ICE candidates (default: by HOST)"
@@ -72,6 +89,9 @@ class Settings(BaseSettings):
     ice_servers: Annotated[list[dict[str, Any]], NoDecode] = Field(
         default_factory=list, description="JSON list of STUN/TURN servers for browser and server"
     )
+    rtc_port_min: int | None = Field(None, ge=1, le=65535, description="lowest UDP port for media")
+    rtc_port_max: int | None = Field(None, ge=1, le=65535, description="highest UDP port for media")
+    rtc_public_ip: str | None = Field(None, description="address announced in host candidates behind a 1:1 NAT")
 
     stt_provider: str = ""
     llm_provider: str = ""
@@ -126,6 +146,36 @@ class Settings(BaseSettings):
             return items or None
         return value
 
+    @field_validator("secret_key", mode="before")
+    @classmethod
+    def _empty_secret_is_unset(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            items = [p.strip() for p in value.split(",") if p.strip()]
+            for item in items:
+                ipaddress.ip_network(item, strict=False)  # raises ValueError on a typo
+            return items
+        return value
+
+    @field_validator("rtc_public_ip", mode="before")
+    @classmethod
+    def _check_public_ip(cls, value: Any) -> Any:
+        if value in (None, ""):
+            return None
+        return str(ipaddress.ip_address(str(value).strip()))
+
+    @model_validator(mode="after")
+    def _check_port_range(self) -> Settings:
+        if (self.rtc_port_min is None) != (self.rtc_port_max is None):
+            raise ValueError("set both RTC_PORT_MIN and RTC_PORT_MAX, or neither")
+        if self.rtc_port_min is not None and self.rtc_port_max is not None and self.rtc_port_min > self.rtc_port_max:
+            raise ValueError("RTC_PORT_MIN must not be above RTC_PORT_MAX")
+        return self
+
     @field_validator("public_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
@@ -147,6 +197,51 @@ class Settings(BaseSettings):
         if is_loopback_host(self.host):
             return ["127.0.0.1"]
         return None
+
+    @cached_property
+    def trusted_proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        """``TRUSTED_PROXIES`` as networks."""
+        return [ipaddress.ip_network(entry, strict=False) for entry in self.trusted_proxies]
+
+    @property
+    def rtc_port_range(self) -> tuple[int, int] | None:
+        """(lowest, highest) UDP port for media, or None for any port."""
+        if self.rtc_port_min is None or self.rtc_port_max is None:
+            return None
+        return self.rtc_port_min, self.rtc_port_max
+
+    @property
+    def worker_count(self) -> int:
+        """Worker processes ``serve`` runs: ``WORKERS``, else one per core this process may use (a container's
+        CPU set, not the host's)."""
+        if self.workers:
+            return self.workers
+        if hasattr(os, "sched_getaffinity"):
+            return len(os.sched_getaffinity(0)) or 1
+        return os.cpu_count() or 1
+
+    def shared_deployment_reason(self) -> str | None:
+        """Why this server may share its users with other hosts (a networked database or Redis), or None."""
+        if self.redis_url:
+            return "REDIS_URL is set"
+        if make_url(self.resolved_database_url).get_backend_name() != "sqlite":
+            return "DATABASE_URL is not a local SQLite file"
+        return None
+
+    def secret_key_problem(self) -> str | None:
+        """Why the server must not start with this signing-key configuration, or None.
+
+        Several hosts sharing one database must sign and check login tokens with one key: a key generated into
+        each host's ``DATA_DIR`` would log users out whenever a request lands on another host.
+        """
+        reason = self.shared_deployment_reason()
+        if reason is None or self.secret_key is not None:
+            return None
+        return (
+            f"SECRET_KEY must be set explicitly when several hosts may share the users ({reason}): every host "
+            "must sign login tokens with the same key. Generate one with "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(48))'` and give the same value to every host."
+        )
 
     @property
     def resolved_database_url(self) -> str:

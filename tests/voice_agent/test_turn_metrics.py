@@ -38,5 +38,7 @@ def test_an_early_reply_overlapping_the_turn_leaves_only_what_follows_the_decisi
 
 
 def test_the_greeting_has_no_overhead_figure():
-    m = TurnMetrics(turn=0, llm_start=1.0, llm_first_token=1.1, tts_start=1.2, tts_first_audio=1.3, first_frame_sent=1.4)
+    m = TurnMetrics(
+        turn=0, llm_start=1.0, llm_first_token=1.1, tts_start=1.2, tts_first_audio=1.3, first_frame_sent=1.4
+    )
     assert m.latencies_ms()["overhead_ms"] is None
