@@ -30,7 +30,15 @@ def free_port() -> int:
 def server_process(env: dict[str, str] | None = None, data_dir: Path | None = None) -> Iterator[str]:
     """`mock-interviewer serve` on 127.0.0.1 and a free port, in its own process; yields its URL."""
     port = free_port()
-    environment = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "LOG_LEVEL": "WARNING", **(env or {})}
+    # One worker unless the caller asks for more: the figures are per process.
+    environment = {
+        **os.environ,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "LOG_LEVEL": "WARNING",
+        "WORKERS": "1",
+        **(env or {}),
+    }
     if data_dir is not None:
         environment["DATA_DIR"] = str(data_dir)
     process = subprocess.Popen(

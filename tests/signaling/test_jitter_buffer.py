@@ -69,9 +69,7 @@ def test_sequence_numbers_wrap_around():
 def test_merged_packets_decode_to_the_same_audio_as_the_packets_one_by_one():
     payloads = opus_payloads(4)
     one_by_one = OpusDecoder()
-    separate = np.concatenate(
-        [f.to_ndarray() for p in payloads for f in one_by_one.decode(JitterFrame(p, 0))], axis=1
-    )
+    separate = np.concatenate([f.to_ndarray() for p in payloads for f in one_by_one.decode(JitterFrame(p, 0))], axis=1)
     merged = merge_opus_packets(payloads)
     assert merged is not None and len(merged) < sum(map(len, payloads)) + 8
     together = np.concatenate([f.to_ndarray() for f in OpusDecoder().decode(JitterFrame(merged, 0))], axis=1)
