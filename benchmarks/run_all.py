@@ -16,14 +16,15 @@ HERE = Path(__file__).resolve().parent
 FULL = [
     ["latency.py", "--turns", "10", "--barge-ins", "5"],
     ["inbound_buffering.py", "--seconds", "12"],
-    ["concurrency.py"],
+    ["concurrency.py", "--max-n", "30", "--bare-max-n", "20"],
+    ["concurrency.py", "--workers", "2", "--max-n", "40", "--no-bare", "--duration", "20"],
     ["api_load.py", "--clients", "32", "--seconds", "20"],
     ["stt_hearing.py"],
 ]
 QUICK = [
     ["latency.py", "--turns", "2", "--barge-ins", "1", "--profile", "seed-budget"],
     ["inbound_buffering.py", "--seconds", "3"],
-    ["concurrency.py", "--quick", "--no-bare"],
+    ["concurrency.py", "--quick", "--no-bare", "--duration", "5"],
     ["api_load.py", "--clients", "8", "--seconds", "3"],
 ]
 
