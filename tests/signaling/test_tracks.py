@@ -74,3 +74,34 @@ async def test_an_encoding_track_sends_opus_packets_that_decode_to_its_voice():
         assert buffer.add(rtp) == (False, None)
     assert len(heard) == 10 and all(f.samples == 960 and f.layout.name == "mono" for f in heard)
     assert 6000 < np.abs(heard[-1].to_ndarray()).max() < 10000
+
+
+async def test_while_the_agent_is_silent_the_encoder_rests_and_speech_after_it_decodes_cleanly():
+    from aiortc.codecs.opus import OpusDecoder
+    from aiortc.jitterbuffer import JitterFrame
+
+    tone = (np.sin(2 * np.pi * 440 * np.arange(960 * 5) / 48000) * 8000).astype(np.int16).reshape(5, 960)
+    script = [*tone, *np.zeros((40, 960), np.int16), *tone]
+    frames = iter(script)
+    track = PacedAudioTrack(lambda: next(frames), encode=True)
+    calls = 0
+
+    class Counting:
+        def __init__(self, encoder):
+            self.encoder = encoder
+
+        def encode(self, frame):
+            nonlocal calls
+            calls += 1
+            return self.encoder.encode(frame)
+
+    track._encoder = Counting(track._encoder)
+    packets = [bytes(await track.recv()) for _ in range(len(script))]
+    track.stop()
+    # 5 tone frames, 5 real silent ones, then the same silence packet repeated, then the tone again.
+    assert calls == 5 + 5 + 5
+    assert len(set(packets[10:45])) == 1
+    decoder = OpusDecoder()
+    decoded = [f.to_ndarray()[0, ::2] for p in packets for f in decoder.decode(JitterFrame(p, 0))]
+    assert max(np.abs(d).max() for d in decoded[12:45]) < 50  # silence
+    assert 6000 < np.abs(decoded[-1]).max() < 10000  # and the voice again, at its level
