@@ -270,6 +270,7 @@ async def _client_main(
                 "sent": last["sent"] - first["sent"],
                 "remote_lost": last["remote_lost"] - first["remote_lost"],
                 "response_ms": [m.get("response_ms") for t, m in call.metrics if go <= t <= end],
+                "overhead_ms": [m.get("overhead_ms") for t, m in call.metrics if go <= t <= end],
                 "voice_to_voice_ms": [ms for t, ms in call.voice_to_voice if go <= t <= end],
             }
         )
@@ -416,6 +417,7 @@ def summarize(
             server_turns if server_turns is not None else [v for c in calls for v in c["response_ms"]]
         ),
         "client_voice_to_voice_ms": percentiles([v for c in calls for v in c["voice_to_voice_ms"]]),
+        "overhead_ms": percentiles([v for c in calls for v in c.get("overhead_ms", [])]),
         "client_cpu_pct": round(client_cpu_pct, 1),
         "client_cpu_pct_per_call": round(client_cpu_pct / n, 2),
     }
@@ -462,7 +464,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
     """A short table of the figures per N and server."""
     head = (
         f"{'N':>3} {'server':<5} {'cpu%':>6} {'cpu%/call':>9} {'x floor':>7} {'rss MB':>7} {'MB/call':>7} "
-        f"{'late%':>6} {'loss%':>6} {'p95 resp':>8} {'drop':>4} {'client cpu%':>11}"
+        f"{'late%':>6} {'loss%':>6} {'p95 resp':>8} {'p95 ovh':>7} {'drop':>4} {'client cpu%':>11}"
     )
     print(head)
     for row in rows:
@@ -474,10 +476,13 @@ def print_table(rows: list[dict[str, Any]]) -> None:
             late = "-" if f["late_voiced_share"] is None else f"{100 * f['late_voiced_share']:.2f}"
             loss = "-" if f["inbound_loss_share"] is None else f"{100 * f['inbound_loss_share']:.2f}"
             p95 = f["response_ms"]["p95"]
+            ovh = f.get("overhead_ms", {}).get("p95")
+            resp_cell = "-" if p95 is None else f"{p95:.0f}"
+            ovh_cell = "-" if ovh is None else f"{ovh:.0f}"
             print(
                 f"{f['n']:>3} {kind:<5} {f['server_cpu_pct']:>6.1f} {f['server_cpu_pct_per_call']:>9.2f} "
                 f"{'-' if ratio is None else f'{ratio:.2f}':>7} {f['server_rss_mb']:>7.1f} "
-                f"{f['server_rss_mb_per_call']:>7.2f} {late:>6} {loss:>6} {'-' if p95 is None else f'{p95:.0f}':>8} "
+                f"{f['server_rss_mb_per_call']:>7.2f} {late:>6} {loss:>6} {resp_cell:>8} {ovh_cell:>7} "
                 f"{f['dropped']:>4} {f['client_cpu_pct']:>11.1f}"
             )
 

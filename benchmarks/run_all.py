@@ -16,7 +16,7 @@ HERE = Path(__file__).resolve().parent
 FULL = [
     ["latency.py", "--turns", "10", "--barge-ins", "5"],
     ["inbound_buffering.py", "--seconds", "12"],
-    ["concurrency.py", "--max-n", "30", "--bare-max-n", "20"],
+    ["concurrency.py", "--max-n", "30", "--bare-max-n", "20", "--duration", "20"],
     ["concurrency.py", "--workers", "2", "--max-n", "40", "--no-bare", "--duration", "20"],
     ["api_load.py", "--clients", "32", "--seconds", "20"],
     ["stt_hearing.py"],
