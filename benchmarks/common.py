@@ -78,9 +78,11 @@ def percentiles(values: list[float | None]) -> dict[str, float | None]:
 
 
 def write_result(name: str, data: dict[str, Any]) -> Path:
-    """benchmarks/results/NAME.json"""
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{name}.json"
+    """benchmarks/results/NAME.json (benchmarks/results/quick/NAME.json in a quick run)."""
+    # A quick run (`make bench-quick`) writes beside the full figures, never over them.
+    folder = RESULTS / "quick" if os.environ.get("MOCK_INTERVIEWER_BENCH_QUICK") == "1" else RESULTS
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.json"
     path.write_text(
         json.dumps({"benchmark": name, "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S"), **data}, indent=2)
     )

@@ -6,6 +6,7 @@ environment of its own first.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -22,7 +23,7 @@ FULL = [
     ["stt_hearing.py"],
 ]
 QUICK = [
-    ["latency.py", "--turns", "2", "--barge-ins", "1", "--profile", "seed-budget"],
+    ["latency.py", "--turns", "1", "--barge-ins", "1", "--profile", "seed-budget"],
     ["inbound_buffering.py", "--seconds", "3"],
     ["concurrency.py", "--quick", "--no-bare", "--duration", "5"],
     ["api_load.py", "--clients", "8", "--seconds", "3"],
@@ -31,6 +32,8 @@ QUICK = [
 
 def main() -> int:
     quick = "--quick" in sys.argv[1:]
+    if quick:
+        os.environ["MOCK_INTERVIEWER_BENCH_QUICK"] = "1"
     failed = []
     started = time.monotonic()
     for script, *args in QUICK if quick else FULL:

@@ -26,7 +26,7 @@ import av
 import numpy as np
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
-from signaling.aiortc_patches import restrict_host_addresses, rtc_configuration
+from signaling.aiortc_patches import restrict_host_addresses, rtc_configuration, use_speech_jitter_buffer
 from signaling.tracks import PacedAudioTrack, consume_audio
 from voice_agent.audio import OUT_FRAME_SAMPLES, OUT_SAMPLE_RATE, Framer, PcmResampler, rms_dbfs
 from voice_agent.providers.espeak import EspeakEngine
@@ -211,6 +211,23 @@ class AgentRecorder:
                 self.first_voice = now
                 self._first_voice_event.set()
 
+    def audible_until(self, since: float, silent_frames: int = 10) -> float:
+        """How long the agent's voice went on arriving after ``since``: to the last frame that was not digital
+        silence before the first ``silent_frames`` (200 ms) of silence in a row (so a later reply, whose quiet
+        onset comes after such a pause, does not count). 0 when it was already silent."""
+        audible = set(self.audible_arrivals)
+        last, silent = since, 0
+        for t in self.arrivals:
+            if t < since:
+                continue
+            if t in audible:
+                last, silent = t, 0
+            else:
+                silent += 1
+                if silent >= silent_frames:
+                    break
+        return last - since
+
     def arm(self, after: float) -> None:
         """Watch for the first voiced frame arriving after ``after``."""
         self._armed_after = after
@@ -382,8 +399,7 @@ class BaseLoopbackCall:
                 (e["_t"] for e in self.events[start:user_index] if _listening_or_ended(e) and e["_t"] >= spoke), None
             )
             if confirmed is not None:
-                last = max((t for t in self.recorder.audible_arrivals if spoke <= t < until), default=confirmed)
-                barge_in_ms = round(max(0.0, last - confirmed) * 1000, 1)
+                barge_in_ms = round(self.recorder.audible_until(confirmed) * 1000, 1)
         report = TurnReport(
             said=answer.text,
             heard=heard,
@@ -414,6 +430,9 @@ class LoopbackCall(BaseLoopbackCall):
         if media_addresses is None and is_loopback_host(host):
             media_addresses = ["127.0.0.1"]
         restrict_host_addresses(media_addresses)
+        # The client records what arrives as it arrives (no 80 ms playout buffer between the network and the
+        # figures it measures; a browser adds its own playout delay).
+        use_speech_jitter_buffer(True)
         self.pc = RTCPeerConnection(rtc_configuration([]))
         self.mic = MicrophoneTrack()
         self.recorder = AgentRecorder()
