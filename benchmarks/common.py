@@ -27,6 +27,33 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
+def running_process(
+    command: list[str], health_url: str, name: str, timeout: float = 120.0, **popen: Any
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Start ``command``, wait until ``health_url`` answers (or fail if the process exits or ``timeout`` passes),
+    yield the process, and stop it at the end (SIGTERM, then SIGKILL after 15 s)."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, **popen)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited during start-up")
+            with contextlib.suppress(OSError):
+                urllib.request.urlopen(health_url, timeout=1).close()
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{name} did not start in time")
+            time.sleep(0.1)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@contextlib.contextmanager
 def server_process(env: dict[str, str] | None = None, data_dir: Path | None = None) -> Iterator[str]:
     """`mock-interviewer serve` on 127.0.0.1 and a free port, in its own process; yields its URL."""
     port = free_port()
@@ -41,28 +68,10 @@ def server_process(env: dict[str, str] | None = None, data_dir: Path | None = No
     }
     if data_dir is not None:
         environment["DATA_DIR"] = str(data_dir)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "web.cli", "serve"], cwd=ROOT, env=environment, stdout=subprocess.DEVNULL
-    )
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError("the server exited during start-up")
-            with contextlib.suppress(OSError):
-                urllib.request.urlopen(url + "/", timeout=1).close()
-                break
-            if time.monotonic() > deadline:
-                raise RuntimeError("the server did not start in time")
-            time.sleep(0.2)
+    command = [sys.executable, "-m", "web.cli", "serve"]
+    with running_process(command, url + "/", "the server", cwd=ROOT, env=environment):
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def percentiles(values: list[float | None]) -> dict[str, float | None]:

@@ -29,7 +29,6 @@ import json
 import multiprocessing
 import multiprocessing.connection
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,7 +39,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import free_port, percentiles, server_process, write_result
+from benchmarks.common import free_port, percentiles, running_process, server_process, write_result
 
 HERE = Path(__file__).resolve().parent
 #: The server's environment: simulated cloud providers, limits out of the way, media on 127.0.0.1 only.
@@ -147,28 +146,10 @@ def our_server() -> Iterator[tuple[str, int]]:
 def bare_server() -> Iterator[tuple[str, int]]:
     """``benchmarks/bare_server.py`` on a free port; yields its URL and pid."""
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, str(HERE / "bare_server.py"), "--port", str(port)], stdout=subprocess.DEVNULL
-    )
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError("the bare server exited during start-up")
-            with contextlib.suppress(OSError):
-                urllib.request.urlopen(url + "/healthz", timeout=1).close()
-                break
-            if time.monotonic() > deadline:
-                raise RuntimeError("the bare server did not start in time")
-            time.sleep(0.1)
+    command = [sys.executable, str(HERE / "bare_server.py"), "--port", str(port)]
+    with running_process(command, url + "/healthz", "the bare server", timeout=60) as process:
         yield url, process.pid
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 #: Each kind of server: a context manager that starts it and yields its URL and pid (``peer.py`` adds

@@ -28,7 +28,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,7 +35,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import free_port, server_process, write_result
+from benchmarks.common import free_port, running_process, server_process, write_result
 from benchmarks.concurrency import SEED_BUDGET_ENV, child_pid, encoded_answers, run_level_retrying
 
 HERE = Path(__file__).resolve().parent
@@ -60,28 +59,10 @@ def pipecat_server() -> Iterator[tuple[str, int]]:
     if not PEER_PYTHON.exists():
         raise SystemExit("the peer's virtualenv is missing: run ./benchmarks/peer/setup.sh first (it needs PyPI)")
     port = free_port()
-    process = subprocess.Popen(
-        [str(PEER_PYTHON), str(BOT), "--port", str(port), "--log-level", "ERROR"], stdout=subprocess.DEVNULL
-    )
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError("the Pipecat bot exited during start-up")
-            with contextlib.suppress(OSError):
-                urllib.request.urlopen(url + "/healthz", timeout=1).close()
-                break
-            if time.monotonic() > deadline:
-                raise RuntimeError("the Pipecat bot did not start in time")
-            time.sleep(0.2)
+    command = [str(PEER_PYTHON), str(BOT), "--port", str(port), "--log-level", "ERROR"]
+    with running_process(command, url + "/healthz", "the Pipecat bot") as process:
         yield url, process.pid
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def pipecat_turns(url: str, start: float, end: float) -> list[float]:
