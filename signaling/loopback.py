@@ -135,22 +135,22 @@ def write_wav(path: str | Path, samples: np.ndarray, rate: int = OUT_SAMPLE_RATE
         out.writeframes(samples.astype("<i2").tobytes())
 
 
-class MicrophoneTrack(PacedAudioTrack):
-    """The candidate's microphone: plays queued speech on the paced clock, silence otherwise."""
+class SpeechQueue:
+    """Queued speech handed out a frame at a time, and when its voice left (a microphone of either transport)."""
 
-    def __init__(self) -> None:
-        super().__init__(self._next_frame)
+    def __init__(self, frame_samples: int) -> None:
+        self.frame_samples = frame_samples
         self._frames: deque[np.ndarray] = deque()
         self._done: asyncio.Future[float] | None = None
         self._last_voiced: float | None = None
         #: When the first voiced frame of the current speech left.
         self.first_voiced: float | None = None
 
-    def play(self, pcm48k: np.ndarray) -> asyncio.Future[float]:
-        """Queue speech; the future resolves, once the last frame is sent, to the moment the last voiced
-        sample left."""
-        framer = Framer(OUT_FRAME_SAMPLES)
-        frames = framer.push(pcm48k)
+    def play(self, pcm: np.ndarray) -> asyncio.Future[float]:
+        """Queue speech (at the frames' rate); the future resolves, once the last frame is sent, to the moment the
+        last voiced sample left."""
+        framer = Framer(self.frame_samples)
+        frames = framer.push(pcm)
         tail = framer.flush()
         self._frames.extend([*frames, tail] if tail is not None else frames)
         self._done = asyncio.get_running_loop().create_future()
@@ -162,9 +162,10 @@ class MicrophoneTrack(PacedAudioTrack):
         """Drop what is still queued."""
         self._frames.clear()
 
-    def _next_frame(self) -> np.ndarray:
+    def next_frame(self) -> np.ndarray:
+        """The next frame to send (called at the moment it is sent): queued speech, or silence."""
         if not self._frames:
-            return np.zeros(OUT_FRAME_SAMPLES, np.int16)
+            return np.zeros(self.frame_samples, np.int16)
         frame = self._frames.popleft()
         now = time.monotonic()
         if rms_dbfs(frame) > VOICE_DBFS:
@@ -174,6 +175,27 @@ class MicrophoneTrack(PacedAudioTrack):
         if not self._frames and self._done is not None and not self._done.done():
             self._done.set_result(self._last_voiced or now)
         return frame
+
+
+class MicrophoneTrack(PacedAudioTrack):
+    """The candidate's microphone over WebRTC: plays queued speech (48 kHz) on the paced clock, silence otherwise."""
+
+    def __init__(self) -> None:
+        self.speech = SpeechQueue(OUT_FRAME_SAMPLES)
+        super().__init__(self.speech.next_frame)
+
+    def play(self, pcm48k: np.ndarray) -> asyncio.Future[float]:
+        """Queue speech; see ``SpeechQueue.play``."""
+        return self.speech.play(pcm48k)
+
+    def stop_speaking(self) -> None:
+        """Drop what is still queued."""
+        self.speech.stop_speaking()
+
+    @property
+    def first_voiced(self) -> float | None:
+        """When the first voiced frame of the current speech left."""
+        return self.speech.first_voiced
 
 
 class AgentRecorder:

@@ -21,16 +21,14 @@ from urllib.parse import urlsplit, urlunsplit
 import aiohttp
 import numpy as np
 
-from signaling.loopback import VOICE_DBFS, AgentRecorder, BaseLoopbackCall, CallFailed, _api
+from signaling.loopback import AgentRecorder, BaseLoopbackCall, CallFailed, SpeechQueue, _api
 from signaling.ws_stream import MAX_MESSAGE_BYTES, FrameClock
 from voice_agent.audio import (
     OUT_FRAME_SAMPLES,
     OUT_SAMPLE_RATE,
     VAD_FRAME_SAMPLES,
     VAD_SAMPLE_RATE,
-    Framer,
     PcmResampler,
-    rms_dbfs,
 )
 
 log = logging.getLogger(__name__)
@@ -43,7 +41,7 @@ def stream_url(base_url: str, interview_id: str) -> str:
     return urlunsplit((scheme, parts.netloc, f"{parts.path}/api/interview/stream/{interview_id}", "", ""))
 
 
-class WsMicrophone:
+class WsMicrophone(SpeechQueue):
     """The candidate's microphone: queued speech as 20 ms frames of 16 kHz mono PCM, silence otherwise.
 
     ``WsLoopbackCall`` takes one frame from it every 20 ms; ``stop()`` unplugs it (no audio at all any more, as
@@ -51,31 +49,14 @@ class WsMicrophone:
     """
 
     def __init__(self) -> None:
-        self._frames: collections.deque[np.ndarray] = collections.deque()
-        self._done: asyncio.Future[float] | None = None
-        self._last_voiced: float | None = None
+        super().__init__(VAD_FRAME_SAMPLES)
         self.live = True
         self.frames_sent = 0
-        #: When the first voiced frame of the current speech left.
-        self.first_voiced: float | None = None
 
     def play(self, pcm48k: np.ndarray) -> asyncio.Future[float]:
-        """Queue speech (48 kHz mono int16); the future resolves, once the last frame is sent, to the moment the
-        last voiced sample left."""
+        """Queue speech (48 kHz mono int16, sent at 16 kHz); see ``SpeechQueue.play``."""
         resampler = PcmResampler(VAD_SAMPLE_RATE)
-        pcm16k = np.concatenate((resampler.resample(pcm48k, OUT_SAMPLE_RATE), resampler.flush()))
-        framer = Framer(VAD_FRAME_SAMPLES)
-        frames = framer.push(pcm16k)
-        tail = framer.flush()
-        self._frames.extend([*frames, tail] if tail is not None else frames)
-        self._done = asyncio.get_running_loop().create_future()
-        self._last_voiced = None
-        self.first_voiced = None
-        return self._done
-
-    def stop_speaking(self) -> None:
-        """Drop what is still queued."""
-        self._frames.clear()
+        return super().play(np.concatenate((resampler.resample(pcm48k, OUT_SAMPLE_RATE), resampler.flush())))
 
     def stop(self) -> None:
         """Stop sending audio altogether."""
@@ -84,17 +65,7 @@ class WsMicrophone:
     def next_frame(self) -> np.ndarray:
         """The next 20 ms to send (called on the paced clock, at the moment it is sent)."""
         self.frames_sent += 1
-        if not self._frames:
-            return np.zeros(VAD_FRAME_SAMPLES, np.int16)
-        frame = self._frames.popleft()
-        now = time.monotonic()
-        if rms_dbfs(frame) > VOICE_DBFS:
-            self._last_voiced = now
-            if self.first_voiced is None:
-                self.first_voiced = now
-        if not self._frames and self._done is not None and not self._done.done():
-            self._done.set_result(self._last_voiced or now)
-        return frame
+        return super().next_frame()
 
 
 class WsAgentRecorder(AgentRecorder):
