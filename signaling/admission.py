@@ -3,7 +3,11 @@ and its place in the registry and the one-call-per-user lease."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import math
 import re
+import time
 
 from aiohttp import web
 
@@ -12,6 +16,8 @@ from signaling.planner import CallGrant, CallPlan
 from voice_agent.session import CallSession, EventSink
 from web import appkeys
 from web.errors import ApiError
+
+log = logging.getLogger(__name__)
 
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 REPLACED = "replaced"
@@ -26,6 +32,36 @@ async def authorize(request: web.Request, interview_id: str) -> CallGrant:
     if request.app[appkeys.DRAINING].is_set():
         raise ApiError(503, "draining", "The server is shutting down; call again in a moment.", {"Retry-After": "5"})
     return await request.app[appkeys.CALL_PLANNER].authorize(request, interview_id)
+
+
+def check_pending(app: web.Application, grant: CallGrant, client_address: str) -> None:
+    """Refuse (429 ``too_many_pending_calls``) a call from an address that already has
+    ``MAX_PENDING_CALLS_PER_ADDRESS`` calls of other users answered but not connected, or being opened: calls
+    that never connect hold media ports until their connect timeout."""
+    settings = app[appkeys.SETTINGS]
+    calls = app[appkeys.CALLS]
+    pending = calls.pending_from(client_address, except_user=grant.user_id)
+    if len(pending) + calls.opening_from(client_address) < settings.max_pending_calls_per_address:
+        return
+    oldest = min((c.started_monotonic for c in pending), default=time.monotonic())
+    wait = max(1, math.ceil(oldest + settings.connect_timeout_s - time.monotonic()))
+    log.warning("refused a call from %s: %d calls from there not connected yet", client_address, len(pending))
+    raise ApiError(
+        429,
+        "too_many_pending_calls",
+        "Too many calls from your network are still connecting; try again in a moment.",
+        {"Retry-After": str(wait)},
+    )
+
+
+async def end_call(plan: CallPlan, call: LiveCall | None, reason: str) -> None:
+    """End an admitted call and release everything it took: the call (whose end runs the plan's after-call
+    work) or, when opening failed before a call was made, what planning took. Runs to its end even if the
+    request is cancelled."""
+    if call is not None:
+        await asyncio.shield(call.close(reason))
+    elif plan.release is not None:
+        await asyncio.shield(plan.release())
 
 
 async def admit(app: web.Application, grant: CallGrant) -> CallPlan:

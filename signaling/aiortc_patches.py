@@ -116,8 +116,9 @@ def rtc_configuration(ice_servers: list[dict[str, Any]]) -> RTCConfiguration:
 # binds every host candidate's socket with ``loop.create_datagram_endpoint(..., local_addr=(address, 0))``, an
 # ephemeral port a firewall or a container cannot open in advance. The patch gives ``aioice.ice`` an ``asyncio``
 # whose running loop binds such sockets to a free port of ``RTC_PORT_MIN``..``RTC_PORT_MAX`` instead (random
-# start, the next port when one is taken: several workers share the range). Everything else goes to the real
-# module and loop untouched.
+# start, the next port when one cannot be bound, whatever the loop's error: several workers share the range).
+# When every port is taken aioice gathers no host candidate at all, so the answer must be checked
+# (``signaling.sdp.has_host_candidate``). Everything else goes to the real module and loop untouched.
 
 _port_range: tuple[int, int] | None = None
 
@@ -144,9 +145,10 @@ class _PortRangeLoop:
                 return await self._loop.create_datagram_endpoint(
                     protocol_factory, local_addr=(local_addr[0], port), **kwargs
                 )
-            except OSError as exc:
-                if exc.errno != errno.EADDRINUSE:
-                    raise
+            except OSError:
+                # Any bind failure moves on: uvloop raises "could not bind" with errno None for a taken port,
+                # where the asyncio loop sets EADDRINUSE.
+                continue
         raise OSError(errno.EADDRINUSE, f"every UDP port of {low}-{high} on {local_addr[0]} is in use")
 
 

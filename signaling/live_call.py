@@ -44,11 +44,16 @@ class LiveCall:
         on_event: CallObserver | None = None,
         on_closed: Callable[[LiveCall], Awaitable[None]] | None = None,
         media_timeout_s: float = 15.0,
+        client_address: str | None = None,
     ) -> None:
         self.id = uuid.uuid4().hex[:12]
         self.interview_id = interview_id
         self.user_id = user_id
+        #: Where the call came from (the client's address, as the app sees it through trusted proxies).
+        self.client_address = client_address
         self.started_monotonic = time.monotonic()
+        #: When the media connection came up (``time.monotonic()``); None while the call is still connecting.
+        self.connected_at: float | None = None
         self.lines: list[SpokenLine] = []
         self.end_reason: str | None = None
         self.ended = asyncio.Event()
@@ -83,6 +88,16 @@ class LiveCall:
     @property
     def state(self) -> str:
         return self.session.state.value
+
+    @property
+    def pending(self) -> bool:
+        """Answered but not connected yet (and not ended)."""
+        return self.connected_at is None and not self._closing
+
+    def mark_connected(self) -> None:
+        """The transport's media connection is up."""
+        if self.connected_at is None:
+            self.connected_at = time.monotonic()
 
     def send_event(self, message: dict[str, Any]) -> None:
         """Send a JSON event to the client."""

@@ -45,6 +45,19 @@ class CallFailed(RuntimeError):
     """The call could not be set up or did not go as a call should."""
 
 
+#: Refusals that mean "the server is full right now": the call may be tried again after ``Retry-After``.
+TRY_AGAIN_CODES = frozenset({"busy", "media_ports_exhausted", "too_many_pending_calls", "draining"})
+
+
+class ServerBusy(CallFailed):
+    """The server refused the call for the moment; ``retry_after`` is how long it asked to wait (seconds)."""
+
+    def __init__(self, message: str, code: str, retry_after: float | None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.retry_after = retry_after
+
+
 DEFAULT_INTERVIEW = {
     "role": "Software Engineer",
     "interview_type": "mixed",
@@ -52,6 +65,14 @@ DEFAULT_INTERVIEW = {
     "experience_level": "mid",
     "candidate_name": "Loopback Candidate",
 }
+
+
+def _seconds(value: str | None) -> float | None:
+    """A ``Retry-After`` given in seconds (the form this server sends), or None."""
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
 
 
 def new_http_session() -> aiohttp.ClientSession:
@@ -64,7 +85,13 @@ async def _api(http: aiohttp.ClientSession, method: str, url: str, body: dict[st
         data = await response.json(content_type=None)
         if response.status >= 400:
             error = (data or {}).get("error", {}) if isinstance(data, dict) else {}
-            raise CallFailed(f"{method} {urlsplit(url).path} refused ({response.status}): {error.get('message', data)}")
+            message = f"{method} {urlsplit(url).path} refused ({response.status}): {error.get('message', data)}"
+            code = error.get("code", "")
+            if code in TRY_AGAIN_CODES:
+                retry_after = _seconds(response.headers.get("Retry-After"))
+                wait = f" (the server asks to wait {retry_after:g} s)" if retry_after is not None else ""
+                raise ServerBusy(f"{message} [{code}]: try again in a moment{wait}", code, retry_after)
+            raise CallFailed(message)
         return data
 
 

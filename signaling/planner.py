@@ -30,6 +30,9 @@ class CallPlan:
     on_event: Callable[[Any, SessionEvent], None] | None = None
     #: Awaited once the call has ended, before it counts as gone (the platform flushes its transcript).
     on_closed: Callable[[Any], Awaitable[None]] | None = None
+    #: Awaited instead of ``on_closed`` when opening the call failed before a call took the plan over: releases
+    #: what planning took (the transcript writer, the interview's activity clock).
+    release: Callable[[], Awaitable[None]] | None = None
 
 
 @dataclass(slots=True)

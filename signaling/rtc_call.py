@@ -19,15 +19,22 @@ from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 
 from signaling.aiortc_patches import rtc_configuration, speech_buffer_of
 from signaling.live_call import LiveCall
+from signaling.sdp import has_host_candidate, media_kinds
 from signaling.tracks import PacedAudioTrack, consume_audio
 
 log = logging.getLogger(__name__)
 
 EVENTS_CHANNEL = "events"
+#: The end reason of a call that was answered but never connected.
+CONNECT_TIMEOUT = "connect_timeout"
 
 
 class OfferError(ValueError):
     """The SDP offer cannot start a call (the message says why)."""
+
+
+class MediaPortsExhausted(RuntimeError):
+    """No media socket could be bound (every port of the range is taken): the answer would not connect."""
 
 
 class RtcCall(LiveCall):
@@ -35,9 +42,17 @@ class RtcCall(LiveCall):
 
     transport = "webrtc"
 
-    def __init__(self, *, ice_servers: list[dict[str, Any]], channel_wait_s: float = 2.0, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        ice_servers: list[dict[str, Any]],
+        channel_wait_s: float = 2.0,
+        connect_timeout_s: float = 30.0,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self._channel_wait_s = channel_wait_s
+        self._connect_timeout_s = connect_timeout_s
         self.pc = RTCPeerConnection(rtc_configuration(ice_servers))
         self.track = PacedAudioTrack(self.pull_agent_frame, encode=True)
         self._channel: RTCDataChannel | None = None
@@ -84,6 +99,7 @@ class RtcCall(LiveCall):
             state = pc.connectionState
             log.info("call %s interview %s: connection %s", self.id, self.interview_id, state)
             if state == "connected":
+                self.mark_connected()
                 self._connected.set()
             elif state == "failed":
                 self.spawn_close("connection_failed")
@@ -91,22 +107,43 @@ class RtcCall(LiveCall):
                 self.spawn_close("hangup")
 
     async def answer(self, sdp: str, sdp_type: str = "offer") -> RTCSessionDescription:
-        """Apply the client's offer and return the answer (non-trickle: every candidate is in it)."""
+        """Apply the client's offer and return the answer (non-trickle: every candidate is in it).
+
+        ``OfferError`` for an offer that cannot be answered, ``MediaPortsExhausted`` when the answer would
+        carry no host candidate. From the answer on, a call that has not connected within the connect timeout
+        ends with reason ``connect_timeout``."""
         if sdp_type != "offer":
             raise OfferError("expected an SDP of type 'offer'")
-        if "m=audio" not in sdp:
+        if "audio" not in media_kinds(sdp):
             raise OfferError("the offer has no audio track")
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
         except Exception as exc:
             raise OfferError(f"the SDP offer could not be parsed: {exc}") from exc
-        self.pc.addTrack(self.track)
-        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        try:
+            self.pc.addTrack(self.track)
+            await self.pc.setLocalDescription(await self.pc.createAnswer())
+        except Exception as exc:
+            # aiortc accepts some offers it then cannot answer (a video-only offer with a stray audio line).
+            raise OfferError(f"the SDP offer cannot be answered: {exc}") from exc
+        if not has_host_candidate(self.pc.localDescription.sdp):
+            raise MediaPortsExhausted("no media port could be bound for this call")
         self._starter = asyncio.get_running_loop().create_task(self._start_when_ready(), name=f"start-{self.id}")
         return self.pc.localDescription
 
     async def _start_when_ready(self) -> None:
-        await self._connected.wait()
+        try:
+            await asyncio.wait_for(self._connected.wait(), self._connect_timeout_s)
+        except TimeoutError:
+            log.warning(
+                "call %s interview %s: not connected %.0f s after the answer (%s)",
+                self.id,
+                self.interview_id,
+                self._connect_timeout_s,
+                CONNECT_TIMEOUT,
+            )
+            self.spawn_close(CONNECT_TIMEOUT)
+            return
         self.start_watchdog()
         if not self._channel_open.is_set():
             # The client opens the channel right after connecting; a client without one still gets audio.

@@ -1,4 +1,5 @@
-"""SDP rewriting for servers behind a 1:1 NAT (a cloud VM with an elastic IP, a container with published ports).
+"""Reading and rewriting SDP: what an offer must hold, whether an answer can be reached, and rewriting for
+servers behind a 1:1 NAT (a cloud VM with an elastic IP, a container with published ports).
 
 aioice only knows the addresses of the machine's own interfaces. Behind a NAT that maps a public address onto the
 private one port for port, the browser must be told the public address: ``announce_public_ip`` rewrites every
@@ -29,3 +30,19 @@ def announce_public_ip(sdp: str, public_ip: str | None) -> str:
             line = f"c=IN {family} {public_ip}"
         lines.append(line)
     return newline.join(lines)
+
+
+def media_kinds(sdp: str) -> list[str]:
+    """The kind of each media section (``m=`` line) of an SDP, in order: ``["audio"]``, ``["audio", "video"]``..."""
+    return [line[2:].split(" ", 1)[0] for line in sdp.splitlines() if line.startswith("m=")]
+
+
+def has_host_candidate(sdp: str) -> bool:
+    """Whether an SDP carries at least one host ICE candidate. aioice leaves every candidate out when it could
+    not bind a media socket (every port of ``RTC_PORT_MIN``..``RTC_PORT_MAX`` taken): such an answer cannot
+    connect."""
+    for line in sdp.splitlines():
+        fields = line.split(" ")
+        if line.startswith("a=candidate:") and len(fields) >= 8 and fields[6] == "typ" and fields[7] == "host":
+            return True
+    return False

@@ -48,6 +48,7 @@ from voice_agent.audio import FRAME_MS, OUT_FRAME_SAMPLES, OUT_SAMPLE_RATE, VAD_
 from web import appkeys
 from web.errors import ApiError
 from web.middlewares import _origin_allowed
+from web.proxies import client_ip
 
 log = logging.getLogger(__name__)
 
@@ -356,17 +357,20 @@ async def stream_call(request: web.Request) -> web.StreamResponse:
     app = request.app
     plan = await admission.admit(app, grant)
     settings = app[appkeys.SETTINGS]
-    await ws.prepare(request)
-    call = WsCall(
-        ws,
-        interview_id=plan.interview_id,
-        user_id=plan.user_id,
-        session_factory=admission.session_factory(app, plan),
-        on_event=plan.on_event,
-        on_closed=plan.on_closed,
-        media_timeout_s=settings.media_timeout_s,
-    )
+    call: WsCall | None = None
     try:
+        await ws.prepare(request)
+        call = WsCall(
+            ws,
+            interview_id=plan.interview_id,
+            user_id=plan.user_id,
+            client_address=client_ip(request),
+            session_factory=admission.session_factory(app, plan),
+            on_event=plan.on_event,
+            on_closed=plan.on_closed,
+            media_timeout_s=settings.media_timeout_s,
+        )
+        call.mark_connected()
         call.start_streaming()
         await admission.register(app, call)
         log.info("call %s interview %s: websocket open", call.id, call.interview_id)
@@ -374,8 +378,11 @@ async def stream_call(request: web.Request) -> web.StreamResponse:
         if not call.ended.is_set() and call.end_reason is None:
             await call.session.start()
         await call.receive()
+    except ConnectionResetError:
+        # The client went away during the upgrade: there is nobody to answer.
+        log.info("interview %s: the websocket connection was reset while opening", plan.interview_id)
     finally:
-        await call.close("hangup")
+        await admission.end_call(plan, call, "hangup")
     return ws
 
 

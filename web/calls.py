@@ -83,18 +83,28 @@ class TranscriptWriter:
 
 
 class CallActivity:
-    """Adds the call's time to the interview and keeps its last-activity time fresh while the call lives."""
+    """Adds the call's time to the interview and keeps its last-activity time fresh while the call lives.
+
+    The interview's clock runs from the call's first session event (the session starting once the media is
+    connected): a call that never connects adds no time."""
 
     def __init__(self, db: Any, interview_id: uuid.UUID, every_s: float) -> None:
         self._db = db
         self._interview_id = interview_id
         self._every_s = every_s
-        self._last = time.monotonic()
+        self._last: float | None = None
         self._task = asyncio.get_running_loop().create_task(self._run(), name=f"activity-{interview_id}")
+
+    def on_event(self, _call: Any, _event: SessionEvent) -> None:
+        """The session's event hook: the first event starts the clock."""
+        if self._last is None:
+            self._last = time.monotonic()
 
     async def _record(self) -> None:
         now = time.monotonic()
-        delta, self._last = now - self._last, now
+        delta = 0.0 if self._last is None else now - self._last
+        if self._last is not None:
+            self._last = now
         await self._db.record_activity(self._interview_id, delta)
 
     async def _run(self) -> None:
@@ -137,20 +147,11 @@ class PlatformCallPlanner:
         app = self._app
         db = app[appkeys.DATABASE]
         interview = await db.get_interview(key, user.id)
+        if interview is None or _value(interview.status) != "in_progress":
+            raise ApiError(409, "interview_not_in_progress", "This interview is no longer in progress.")
         history = [ChatMessage(_value(m.role), m.content) for m in await db.list_messages(key)]
         settings = app[appkeys.SETTINGS]
-        writer = TranscriptWriter(db, key)
-        activity = CallActivity(db, key, every_s=min(30.0, settings.abandon_after_s / 4))
         await db.record_activity(key, 0.0)
-
-        async def on_closed(call: Any) -> None:
-            await writer.close()
-            await activity.close()
-            if call.end_reason in COMPLETING_REASONS:
-                await db.complete_interview(key, user.id)
-                log.info("interview %s completed (%s)", key, call.end_reason)
-                await app[appkeys.FEEDBACK].interview_completed(key)
-
         context = InterviewContext(
             role=interview.role,
             interview_type=_value(interview.interview_type),
@@ -159,14 +160,35 @@ class PlatformCallPlanner:
             candidate_name=user.full_name,
             seed=str(key),
         )
+        # Nothing below awaits before the plan is handed over: whoever opens the call owns these two from here
+        # (``on_closed`` once a call ran, ``release`` if opening failed).
+        writer = TranscriptWriter(db, key)
+        activity = CallActivity(db, key, every_s=min(30.0, settings.abandon_after_s / 4))
+
+        def on_event(call: Any, event: SessionEvent) -> None:
+            activity.on_event(call, event)
+            writer.on_event(call, event)
+
+        async def release() -> None:
+            await writer.close()
+            await activity.close()
+
+        async def on_closed(call: Any) -> None:
+            await release()
+            if call.end_reason in COMPLETING_REASONS:
+                await db.complete_interview(key, user.id)
+                log.info("interview %s completed (%s)", key, call.end_reason)
+                await app[appkeys.FEEDBACK].interview_completed(key)
+
         return CallPlan(
             interview_id=str(key),
             context=context,
             user_id=grant.user_id,
             history=history,
             elapsed_before=interview.active_seconds or 0.0,
-            on_event=writer.on_event,
+            on_event=on_event,
             on_closed=on_closed,
+            release=release,
         )
 
 

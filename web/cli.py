@@ -14,6 +14,9 @@ from typing import Any
 from web.logging_setup import configure_logging
 from web.settings import Settings
 
+#: ``call``'s exit status when the server refused the call for the moment (EX_TEMPFAIL: try again later).
+EXIT_TRY_AGAIN = 75
+
 
 def _serve(args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = {}
@@ -102,7 +105,7 @@ async def serve(settings: Settings, reuse_port: bool = False) -> None:
 
 
 def _call(args: argparse.Namespace) -> int:
-    from signaling.loopback import Answer, CallFailed, run_interview
+    from signaling.loopback import Answer, CallFailed, ServerBusy, run_interview
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     answers = [Answer.spoken(text) for text in args.say] + [Answer.recording(path) for path in args.wav]
@@ -127,6 +130,9 @@ def _call(args: argparse.Namespace) -> int:
                 transport=args.transport,
             )
         )
+    except ServerBusy as exc:
+        print(f"call refused for now: {exc}", file=sys.stderr)
+        return EXIT_TRY_AGAIN
     except (CallFailed, OSError) as exc:
         print(f"call failed: {exc}", file=sys.stderr)
         return 1

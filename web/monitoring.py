@@ -182,6 +182,7 @@ async def call_status(call: LiveCall) -> dict[str, Any]:
         "user_id": call.user_id,
         "transport": call.transport,
         "state": call.state,
+        "connected": call.connected_at is not None,
         "duration_s": round(time.monotonic() - call.started_monotonic, 1),
         "turns": len(call.session.turns),
         "last_turn_ms": last,

@@ -126,6 +126,12 @@ class Settings(BaseSettings):
     vad_hangover_ms: int = Field(480, ge=100, le=3000)
     early_reply: bool = True
     media_timeout_s: float = Field(15.0, gt=0, description="end a call whose inbound audio stopped this long")
+    connect_timeout_s: float = Field(
+        30.0, gt=0, description="end a WebRTC call that has not connected this long after its answer"
+    )
+    max_pending_calls_per_address: int = Field(
+        3, ge=1, description="WebRTC calls of other users from one client address still connecting, before 429"
+    )
     inbound_jitter_buffer: str = Field(
         "speech",
         pattern="^(speech|aiortc)$",

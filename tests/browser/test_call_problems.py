@@ -129,3 +129,42 @@ async def test_opening_the_interview_in_another_tab_moves_the_call_there(visit: 
     await expect(first.locator("main")).to_have_attribute("data-call-state", "live", timeout=20_000)
     await expect(second.locator("#panel-problem")).to_have_attribute("data-reason", "replaced")
     await second.close()
+
+
+async def test_a_server_full_of_calls_still_connecting_says_try_again_in_a_moment(browser: Browser, tmp_path):
+    from tests.conftest import start_server, test_settings
+    from tests.signaling.test_call_hardening import (
+        candidate_with_interview,
+        client_offer,
+        post_offer,
+        without_candidates,
+    )
+
+    runner, server = await start_server(test_settings(tmp_path, max_pending_calls_per_address=1, connect_timeout_s=3))
+    visit = await open_visit(browser, server)
+    pc, offer = await client_offer()
+    http, other_interview = await candidate_with_interview(server.url)
+    try:
+        await visit.signup()
+        interview = await visit.create_interview()
+        await visit.goto(f"/interviews/{interview['id']}/call")
+        # Another account from the same address holds a call that never connects.
+        assert (await post_offer(http, server.url, other_interview, without_candidates(offer))).status == 200
+
+        page = visit.page
+        await page.get_by_role("button", name="Allow microphone and start").click()
+        panel = page.locator("#panel-problem")
+        await expect(panel.get_by_role("heading", name="The interviewer is busy right now")).to_be_visible()
+        await expect(panel).to_contain_text("Try again in a moment")
+        await expect(panel.get_by_role("button", name="Try again")).to_be_disabled()
+        await visit.screenshot("call-server-busy")
+
+        # The other call reaches its connect deadline; once the wait the server asked for is over, a retry joins.
+        await expect(panel.get_by_role("button", name="Try again")).to_be_enabled(timeout=10_000)
+        await panel.get_by_role("button", name="Try again").click()
+        await expect(page.locator("main")).to_have_attribute("data-call-state", "live", timeout=20_000)
+    finally:
+        await close_visit(visit)
+        await http.close()
+        await pc.close()
+        await runner.cleanup()

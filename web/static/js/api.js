@@ -1,14 +1,24 @@
 // The JSON API: one fetch wrapper that turns every error into an ApiError with the server's message.
 
 export class ApiError extends Error {
-  constructor(status, code, message, field = null) {
+  constructor(status, code, message, field = null, retryAfter = null) {
     super(message);
     this.name = "ApiError";
     this.status = status;
     this.code = code;
     /** The form field the message names (`'email': ...`), when it names one. */
     this.field = field;
+    /** Seconds the server asked to wait before trying again (`Retry-After`), when it said. */
+    this.retryAfter = retryAfter;
   }
+}
+
+/** Refusals that mean "the server is full right now: try again in a moment". */
+export const TRY_AGAIN_CODES = new Set(["busy", "media_ports_exhausted", "too_many_pending_calls", "draining"]);
+
+function retryAfterOf(response) {
+  const seconds = Number.parseInt(response.headers.get("Retry-After") || "", 10);
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds : null;
 }
 
 const FIELD_IN_MESSAGE = /'([a-z_]+)'/;
@@ -61,7 +71,7 @@ export async function request(method, path, body = undefined, { redirectOn401 = 
     // The page is going away; never resolve, so no half-rendered error flashes.
     return new Promise(() => {});
   }
-  throw new ApiError(response.status, code, message, fieldOf(code, message));
+  throw new ApiError(response.status, code, message, fieldOf(code, message), retryAfterOf(response));
 }
 
 export const api = {

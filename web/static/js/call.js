@@ -1,7 +1,7 @@
 // The call page: microphone permission, the WebRTC call, live transcript, timer, mute, end, and every way a
 // call can fail or end, each explained with what to do next.
 
-import { ApiError, api, requireUser } from "./api.js";
+import { ApiError, TRY_AGAIN_CODES, api, requireUser } from "./api.js";
 import { LevelProbe, meterLevel, renderMeter } from "./audio.js";
 import { InterviewCall } from "./rtc.js";
 import { LiveTranscript } from "./transcript.js";
@@ -286,6 +286,10 @@ function connectProblem(err) {
     interviewOver({ status: /completed/.test(err.message) ? "completed" : "abandoned" });
     return;
   }
+  if (err instanceof ApiError && TRY_AGAIN_CODES.has(err.code)) {
+    serverBusy(err);
+    return;
+  }
   if (err instanceof ApiError && err.status === 404) {
     showProblem({
       title: "We cannot find this interview",
@@ -306,6 +310,29 @@ function connectProblem(err) {
       { label: "Back to dashboard", href: "/dashboard" },
     ],
   });
+}
+
+/** The server is full for the moment (no media port, too many calls connecting, at capacity): the same
+ * "try again in a moment" for each, with the button ready once the server's Retry-After has passed. */
+function serverBusy(err) {
+  const wait = Math.max(1, err.retryAfter ?? 5);
+  const retry = { label: "Try again", id: "reconnect", onClick: start };
+  showProblem({
+    tone: "info",
+    symbol: "wifi-off",
+    title: "The interviewer is busy right now",
+    text: [
+      `The server cannot take another call at this moment. Try again in a moment (about ${wait} s). Your interview is waiting for you and has not lost anything.`,
+    ],
+    actions: [retry, { label: "Back to dashboard", href: "/dashboard" }],
+  });
+  const button = document.getElementById("reconnect");
+  if (button) {
+    button.disabled = true;
+    setTimeout(() => {
+      button.disabled = false;
+    }, wait * 1000);
+  }
 }
 
 async function connect() {
