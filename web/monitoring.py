@@ -13,17 +13,20 @@ import time
 from collections import Counter, deque
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, Histogram, generate_latest, multiprocess
 from prometheus_client import Counter as PromCounter
+from pydantic import SecretStr
 
 from signaling.live_call import LiveCall
 from voice_agent.events import CallEnded, ErrorRaised, SessionEvent, TurnMetricsReady
 from voice_agent.session import Usage
 from web import appkeys, proxies, sharing
 from web.errors import ApiError
+from web.settings import is_loopback_host
 
 STAGES = ("endpointing_ms", "stt_ms", "llm_ttft_ms", "tts_first_audio_ms", "response_ms")
 #: Latencies kept per stage for the status percentiles (the most recent ones).
@@ -190,6 +193,27 @@ async def call_status(call: LiveCall) -> dict[str, Any]:
     }
 
 
+def bearer_matches(request: web.Request, token: SecretStr | None) -> bool:
+    """The request carries ``Authorization: Bearer <token>`` (compared in constant time, as bytes: a non-ASCII
+    header must be a mismatch, not an error)."""
+    if token is None:
+        return False
+    header = request.headers.get("Authorization", "")
+    given = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
+    expected = token.get_secret_value()
+    return bool(given) and hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode("utf-8"))
+
+
+def _loopback_host_header(request: web.Request) -> bool:
+    """The ``Host`` header names this machine (localhost, 127.x, [::1], any port): a page of another site whose
+    name was rebound to 127.0.0.1 sends its own name, not one of these."""
+    try:
+        hostname = urlsplit(f"//{request.headers.get('Host', '')}").hostname
+    except ValueError:
+        return False
+    return hostname is not None and is_loopback_host(hostname)
+
+
 def _authorised(request: web.Request) -> None:
     token = request.app[appkeys.SETTINGS].status_token
     if token is None:
@@ -197,18 +221,33 @@ def _authorised(request: web.Request) -> None:
             local = ipaddress.ip_address(proxies.client_ip(request)).is_loopback
         except ValueError:
             local = False
-        if not local:
+        if not local or not _loopback_host_header(request):
             raise ApiError(403, "status_local_only", "Set STATUS_TOKEN to read the status from another host.")
         return
-    header = request.headers.get("Authorization", "")
-    given = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
-    if not given or not hmac.compare_digest(given, token.get_secret_value()):
+    if not bearer_matches(request, token):
         raise ApiError(
             401,
             "unauthorized",
             "The status needs 'Authorization: Bearer <STATUS_TOKEN>'.",
             {"WWW-Authenticate": "Bearer"},
         )
+
+
+def _metrics_authorised(request: web.Request) -> None:
+    """``/metrics`` is for the ``STATUS_TOKEN`` bearer, or for clients in ``METRICS_ALLOW``."""
+    settings = request.app[appkeys.SETTINGS]
+    if bearer_matches(request, settings.status_token):
+        return
+    if proxies.client_in(request, settings.metrics_allow_networks):
+        return
+    if settings.status_token is not None:
+        raise ApiError(
+            401,
+            "unauthorized",
+            "The metrics need 'Authorization: Bearer <STATUS_TOKEN>' from outside METRICS_ALLOW.",
+            {"WWW-Authenticate": "Bearer"},
+        )
+    raise ApiError(403, "metrics_forbidden", "This address is not in METRICS_ALLOW.")
 
 
 async def get_status(request: web.Request) -> web.Response:
@@ -257,7 +296,8 @@ async def get_status(request: web.Request) -> web.Response:
 
 
 async def get_metrics(request: web.Request) -> web.Response:
-    """GET /metrics: Prometheus text format."""
+    """GET /metrics: Prometheus text format (for ``METRICS_ALLOW`` networks or the ``STATUS_TOKEN`` bearer)."""
+    _metrics_authorised(request)
     folder = request.app[appkeys.SETTINGS].prometheus_multiproc_dir
     if folder is not None:
         # Several workers: every worker's metrics, read from the shared multiprocess files.
