@@ -214,14 +214,20 @@ def _loopback_host_header(request: web.Request) -> bool:
     return hostname is not None and is_loopback_host(hostname)
 
 
+def _on_this_machine(request: web.Request) -> bool:
+    """The client is on this machine and says so in ``Host`` too: a proxy on this host that is not in
+    ``TRUSTED_PROXIES`` passes the public name on, and a rebound domain sends its own."""
+    try:
+        local = ipaddress.ip_address(proxies.client_ip(request)).is_loopback
+    except ValueError:
+        return False
+    return local and _loopback_host_header(request)
+
+
 def _authorised(request: web.Request) -> None:
     token = request.app[appkeys.SETTINGS].status_token
     if token is None:
-        try:
-            local = ipaddress.ip_address(proxies.client_ip(request)).is_loopback
-        except ValueError:
-            local = False
-        if not local or not _loopback_host_header(request):
+        if not _on_this_machine(request):
             raise ApiError(403, "status_local_only", "Set STATUS_TOKEN to read the status from another host.")
         return
     if not bearer_matches(request, token):
@@ -233,12 +239,21 @@ def _authorised(request: web.Request) -> None:
         )
 
 
+def _in_metrics_networks(request: web.Request) -> bool:
+    if not proxies.client_in(request, request.app[appkeys.SETTINGS].metrics_allow_networks):
+        return False
+    try:
+        loopback = ipaddress.ip_address(proxies.client_ip(request)).is_loopback
+    except ValueError:
+        return False
+    return not loopback or _loopback_host_header(request)
+
+
 def _metrics_authorised(request: web.Request) -> None:
-    """``/metrics`` is for the ``STATUS_TOKEN`` bearer, or for clients in ``METRICS_ALLOW``."""
+    """``/metrics`` is for the ``STATUS_TOKEN`` bearer, or for clients in ``METRICS_ALLOW`` (a loopback client
+    with a loopback ``Host`` header, as for the status)."""
     settings = request.app[appkeys.SETTINGS]
-    if bearer_matches(request, settings.status_token):
-        return
-    if proxies.client_in(request, settings.metrics_allow_networks):
+    if bearer_matches(request, settings.status_token) or _in_metrics_networks(request):
         return
     if settings.status_token is not None:
         raise ApiError(

@@ -74,7 +74,7 @@ class Settings(BaseSettings):
         31_536_000, ge=0, description="Strict-Transport-Security max-age on HTTPS requests (0: never sent)"
     )
     http_idle_timeout_s: float = Field(
-        30.0, gt=0, description="a connection without a complete request (headers) this long is closed"
+        30.0, gt=0, description="a connection that sent no complete request header this long (idle) is closed"
     )
     http_body_timeout_s: float = Field(30.0, gt=0, description="a request body not received this long gets 408")
     turn_secret: SecretStr | None = Field(
@@ -168,7 +168,7 @@ class Settings(BaseSettings):
 
     @field_validator("trusted_proxies", "metrics_allow", mode="before")
     @classmethod
-    def _split_proxies(cls, value: Any) -> Any:
+    def _split_networks(cls, value: Any) -> Any:
         if isinstance(value, str):
             items = [p.strip() for p in value.split(",") if p.strip()]
             for item in items:

@@ -38,9 +38,13 @@ def _is_turn(url: str) -> bool:
 
 
 def _without_turn(server: dict[str, Any]) -> dict[str, Any] | None:
-    """The entry's STUN URLs only, without credentials; None when nothing is left."""
-    stun = [url for url in _urls(server) if not _is_turn(url)]
-    return {"urls": stun} if stun else None
+    """The entry's STUN URLs only (as written when it has no others), without credentials; None when nothing
+    is left."""
+    urls = _urls(server)
+    stun = [url for url in urls if not _is_turn(url)]
+    if not stun:
+        return None
+    return {"urls": server["urls"] if len(stun) == len(urls) else stun}
 
 
 def browser_ice_servers(settings: Settings, user_id: str | None) -> list[dict[str, Any]]:

@@ -229,6 +229,9 @@ async def test_metrics_are_for_allowed_networks_or_the_status_token(operated):
         async with http.get(f"{operated.url}/metrics") as response:
             assert response.status == 200, "localhost is in the default METRICS_ALLOW"
             assert "mock_interviewer_http_requests_total" in await response.text()
+        # A proxy on this host that is not a trusted one passes the public name on: not a local scraper.
+        async with http.get(f"{operated.url}/metrics", headers={"Host": "interview.example.org"}) as response:
+            assert response.status == 401
         async with http.get(f"{operated.url}/metrics", headers=remote) as response:
             assert response.status == 401
             assert response.headers["WWW-Authenticate"] == "Bearer"
@@ -259,7 +262,7 @@ async def test_turn_credentials_are_short_lived_and_only_for_logged_in_users(ope
     async with client() as http:
         status, data = await call(http, "GET", f"{operated.url}/api/config")
         assert status == 200
-        assert data == {"ice_servers": [{"urls": ["stun:stun.example.org:3478"]}]}, "no TURN, no credentials"
+        assert data == {"ice_servers": [{"urls": "stun:stun.example.org:3478"}]}, "no TURN, no credentials"
         assert "static-password" not in str(data)
 
         status, signed_up = await call(http, "POST", f"{operated.url}/api/auth/signup", json=signup_body())
