@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import unicodedata
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -56,7 +57,17 @@ class InterviewNotFound(LookupError):
 
 
 def normalise_email(email: str) -> str:
-    """The form emails are stored and looked up in: surrounding spaces removed, lower case."""
+    """The form emails are stored and looked up in, so that look-alike spellings of one address are one account:
+    Unicode NFKC (fullwidth letters become ASCII, a no-break space a space), invisible format characters such as
+    zero-width spaces (category Cf) removed, surrounding whitespace removed, lower case."""
+    folded = unicodedata.normalize("NFKC", email)
+    visible = "".join(char for char in folded if unicodedata.category(char) != "Cf")
+    return unicodedata.normalize("NFKC", visible.strip().lower())
+
+
+def legacy_email_form(email: str) -> str:
+    """How emails were stored before ``normalise_email`` folded look-alikes (trimmed, lower case): accounts made
+    then keep the spelling they were made with."""
     return email.strip().lower()
 
 
@@ -183,6 +194,15 @@ class Database:
         async with self._read() as session:
             result = await session.execute(select(User).where(User.email == normalise_email(email)))
             return result.scalar_one_or_none()
+
+    async def users_for_login(self, email: str) -> list[User]:
+        """The accounts an email may log in to: the one under its normalised spelling, then one made before
+        look-alikes were folded under the spelling as given (when that differs)."""
+        spellings = list(dict.fromkeys([normalise_email(email), legacy_email_form(email)]))
+        async with self._read() as session:
+            result = await session.execute(select(User).where(User.email.in_(spellings)))
+            found = {user.email: user for user in result.scalars()}
+        return [found[spelling] for spelling in spellings if spelling in found]
 
     async def update_user(
         self,

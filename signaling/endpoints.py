@@ -14,6 +14,7 @@ from signaling.sdp import announce_public_ip
 from web import appkeys
 from web.errors import ApiError, read_json
 from web.proxies import client_ip
+from web.turn import server_ice_servers
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ async def _open(
             user_id=plan.user_id,
             client_address=address,
             session_factory=admission.session_factory(app, plan),
-            ice_servers=settings.ice_servers,
+            ice_servers=server_ice_servers(settings, plan.user_id),
             on_event=plan.on_event,
             on_closed=plan.on_closed,
             media_timeout_s=settings.media_timeout_s,

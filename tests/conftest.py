@@ -19,6 +19,7 @@ from tests.postgres import postgres_cluster  # noqa: F401  (a fixture: one throw
 from tests.redis_server import redis_server  # noqa: F401  (a fixture: one throwaway Redis per run)
 from web import appkeys
 from web.app import create_app
+from web.server import build_runner
 from web.settings import Settings
 
 RESULTS_DIR = Path(__file__).parent / "results"
@@ -56,7 +57,7 @@ class RunningServer:
 async def start_server(settings: Settings) -> tuple[web.AppRunner, RunningServer]:
     """Start the whole application on 127.0.0.1 and a free port."""
     app = create_app(settings)
-    runner = web.AppRunner(app, access_log=None)
+    runner = build_runner(app, settings)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

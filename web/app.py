@@ -23,7 +23,7 @@ from voice_agent.providers.registry import close_providers, load_providers
 from web import api, appkeys, auth, monitoring, pages, recordings, redis_state, sharing
 from web.call_directory import FileCallDirectory, RedisCallDirectory
 from web.calls import IdleInterviewSweep, PlatformCallPlanner
-from web.errors import json_errors
+from web.errors import BODY_TIMEOUT_S, json_errors
 from web.feedback import FeedbackService
 from web.middlewares import add_security_headers, origin_check, rate_limit
 from web.monitoring import CallMonitor, count_requests
@@ -136,6 +136,7 @@ def create_app(settings: Settings, planner: CallPlanner | None = None) -> web.Ap
         middlewares=[count_requests, json_errors, rate_limit, origin_check], client_max_size=settings.max_body_bytes
     )
     app[appkeys.SETTINGS] = settings
+    app[BODY_TIMEOUT_S] = settings.http_body_timeout_s
     app[appkeys.SECRET_KEY] = FileOrEnvSecretKey(
         settings.secret_key.get_secret_value() if settings.secret_key else None, settings.data_dir
     )

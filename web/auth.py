@@ -173,12 +173,23 @@ async def signup(request: web.Request) -> web.Response:
 async def login(request: web.Request) -> web.Response:
     """POST /api/auth/login: the same answer for an unknown email and a wrong password."""
     body = parse_body(LoginBody, await read_json(request))
-    db = request.app[appkeys.DATABASE]
-    user = await db.get_user_by_email(body.email)
-    valid = await _in_thread(verify_password, user.password_hash if user else None, body.password)
-    if user is None or not valid:
+    user = await _check_login(request.app[appkeys.DATABASE], body.email, body.password)
+    if user is None:
         raise ApiError(401, "invalid_credentials", "The email or the password is not right.")
     return await _start_session(request, user, 200)
+
+
+async def _check_login(db: Any, email: str, password: str) -> Any:
+    """The account this email and password open, or None. The email is normalised as at signup; an account
+    made before look-alike spellings were folded is still found under the spelling it was made with."""
+    candidates = await db.users_for_login(email)
+    if not candidates:
+        await _in_thread(verify_password, None, password)  # the same time as a real check
+        return None
+    for user in candidates:
+        if await _in_thread(verify_password, user.password_hash, password):
+            return user
+    return None
 
 
 async def logout(request: web.Request) -> web.Response:

@@ -72,6 +72,7 @@ async def serve(settings: Settings, reuse_port: bool = False) -> None:
 
     from web import appkeys
     from web.app import create_app
+    from web.server import build_runner
 
     log = logging.getLogger("mock_interviewer")
     # Handlers first: a SIGTERM while the providers load (a slow worker of several) still shuts down gracefully.
@@ -80,7 +81,7 @@ async def serve(settings: Settings, reuse_port: bool = False) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     app = create_app(settings)
-    runner = web.AppRunner(app, access_log=None)
+    runner = build_runner(app, settings)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port, reuse_port=reuse_port or None)
     await site.start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
@@ -9,6 +10,10 @@ from typing import Any
 from aiohttp import web
 
 log = logging.getLogger(__name__)
+
+#: Seconds a handler waits for the whole request body (``HTTP_BODY_TIMEOUT_S``); set by the app factory.
+BODY_TIMEOUT_S = web.AppKey("body_timeout_s", float)
+DEFAULT_BODY_TIMEOUT_S = 30.0
 
 
 class ApiError(Exception):
@@ -33,6 +38,7 @@ _HTTP_CODES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    408: "request_timeout",
     409: "conflict",
     413: "payload_too_large",
     415: "unsupported_media_type",
@@ -46,7 +52,10 @@ async def json_errors(request: web.Request, handler: Any) -> web.StreamResponse:
     try:
         return await handler(request)
     except ApiError as exc:
-        return error_response(exc.status, exc.code, exc.message, exc.headers)
+        response = error_response(exc.status, exc.code, exc.message, exc.headers)
+        if exc.status == 408:
+            response.force_close()  # the rest of the body may still be on its way: do not read it as a request
+        return response
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -58,18 +67,34 @@ async def json_errors(request: web.Request, handler: Any) -> web.StreamResponse:
         return error_response(500, "internal_error", "Something went wrong on the server.")
 
 
-async def read_json(request: web.Request) -> dict[str, Any]:
-    """The request body as a JSON object, or a 400/413/415 that says what is wrong."""
-    if request.content_type not in ("application/json", ""):
-        raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
+async def read_body(request: web.Request) -> bytes:
+    """The whole request body, or a 413 (over ``MAX_BODY_BYTES``) or a 408 (not all there within
+    ``HTTP_BODY_TIMEOUT_S``: a client trickling a body must not hold a handler forever)."""
+    timeout = request.app.get(BODY_TIMEOUT_S, DEFAULT_BODY_TIMEOUT_S)
     try:
-        raw = await request.read()
+        async with asyncio.timeout(timeout):
+            return await request.read()
     except web.HTTPRequestEntityTooLarge as exc:
         raise ApiError(413, "payload_too_large", "The request body is too large.") from exc
+    except TimeoutError as exc:
+        raise ApiError(408, "request_timeout", f"The request body did not arrive within {timeout:g} s.") from exc
+
+
+def parse_json(raw: bytes) -> Any:
+    """JSON text as Python values, or a 400 ``invalid_json`` (also for nesting too deep to parse)."""
     try:
-        data = json.loads(raw or b"null")
+        return json.loads(raw or b"null")
+    except RecursionError as exc:
+        raise ApiError(400, "invalid_json", "The request body is nested too deeply.") from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, "invalid_json", "The request body is not valid JSON.") from exc
+
+
+async def read_json(request: web.Request) -> dict[str, Any]:
+    """The request body as a JSON object, or a 400/408/413/415 that says what is wrong."""
+    if request.content_type not in ("application/json", ""):
+        raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
+    data = parse_json(await read_body(request))
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_json", "The request body must be a JSON object.")
     return data

@@ -33,6 +33,8 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "microphone=(self), camera=(), geolocation=()",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
+#: Replaces aiohttp's ``Server`` header, which names the Python and aiohttp versions.
+SERVER_NAME = "mock-interviewer"
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 AUTH_PATHS = frozenset({"/api/auth/login", "/api/auth/signup"})
 
@@ -83,8 +85,13 @@ def _origin_allowed(request: web.Request, origin: str) -> bool:
 
 
 async def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """on_response_prepare: the same headers on pages, API answers, errors and static files."""
+    """on_response_prepare: the same headers on pages, API answers, errors and static files; HSTS when the
+    client came over HTTPS (directly or through a trusted TLS proxy)."""
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    response.headers["Server"] = SERVER_NAME
+    max_age = request.app[appkeys.SETTINGS].hsts_max_age_s
+    if max_age and proxies.is_https(request):
+        response.headers.setdefault("Strict-Transport-Security", f"max-age={max_age}")
     if request.path.startswith("/api/"):
         response.headers.setdefault("Cache-Control", "no-store")

@@ -13,17 +13,20 @@ import time
 from collections import Counter, deque
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, Histogram, generate_latest, multiprocess
 from prometheus_client import Counter as PromCounter
+from pydantic import SecretStr
 
 from signaling.live_call import LiveCall
 from voice_agent.events import CallEnded, ErrorRaised, SessionEvent, TurnMetricsReady
 from voice_agent.session import Usage
 from web import appkeys, proxies, sharing
 from web.errors import ApiError
+from web.settings import is_loopback_host
 
 STAGES = ("endpointing_ms", "stt_ms", "llm_ttft_ms", "tts_first_audio_ms", "response_ms")
 #: Latencies kept per stage for the status percentiles (the most recent ones).
@@ -191,25 +194,76 @@ async def call_status(call: LiveCall) -> dict[str, Any]:
     }
 
 
+def bearer_matches(request: web.Request, token: SecretStr | None) -> bool:
+    """The request carries ``Authorization: Bearer <token>`` (compared in constant time, as bytes: a non-ASCII
+    header must be a mismatch, not an error)."""
+    if token is None:
+        return False
+    header = request.headers.get("Authorization", "")
+    given = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
+    expected = token.get_secret_value()
+    return bool(given) and hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode("utf-8"))
+
+
+def _loopback_host_header(request: web.Request) -> bool:
+    """The ``Host`` header names this machine (localhost, 127.x, [::1], any port): a page of another site whose
+    name was rebound to 127.0.0.1 sends its own name, not one of these."""
+    try:
+        hostname = urlsplit(f"//{request.headers.get('Host', '')}").hostname
+    except ValueError:
+        return False
+    return hostname is not None and is_loopback_host(hostname)
+
+
+def _on_this_machine(request: web.Request) -> bool:
+    """The client is on this machine and says so in ``Host`` too: a proxy on this host that is not in
+    ``TRUSTED_PROXIES`` passes the public name on, and a rebound domain sends its own."""
+    try:
+        local = ipaddress.ip_address(proxies.client_ip(request)).is_loopback
+    except ValueError:
+        return False
+    return local and _loopback_host_header(request)
+
+
 def _authorised(request: web.Request) -> None:
     token = request.app[appkeys.SETTINGS].status_token
     if token is None:
-        try:
-            local = ipaddress.ip_address(proxies.client_ip(request)).is_loopback
-        except ValueError:
-            local = False
-        if not local:
+        if not _on_this_machine(request):
             raise ApiError(403, "status_local_only", "Set STATUS_TOKEN to read the status from another host.")
         return
-    header = request.headers.get("Authorization", "")
-    given = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
-    if not given or not hmac.compare_digest(given, token.get_secret_value()):
+    if not bearer_matches(request, token):
         raise ApiError(
             401,
             "unauthorized",
             "The status needs 'Authorization: Bearer <STATUS_TOKEN>'.",
             {"WWW-Authenticate": "Bearer"},
         )
+
+
+def _in_metrics_networks(request: web.Request) -> bool:
+    if not proxies.client_in(request, request.app[appkeys.SETTINGS].metrics_allow_networks):
+        return False
+    try:
+        loopback = ipaddress.ip_address(proxies.client_ip(request)).is_loopback
+    except ValueError:
+        return False
+    return not loopback or _loopback_host_header(request)
+
+
+def _metrics_authorised(request: web.Request) -> None:
+    """``/metrics`` is for the ``STATUS_TOKEN`` bearer, or for clients in ``METRICS_ALLOW`` (a loopback client
+    with a loopback ``Host`` header, as for the status)."""
+    settings = request.app[appkeys.SETTINGS]
+    if bearer_matches(request, settings.status_token) or _in_metrics_networks(request):
+        return
+    if settings.status_token is not None:
+        raise ApiError(
+            401,
+            "unauthorized",
+            "The metrics need 'Authorization: Bearer <STATUS_TOKEN>' from outside METRICS_ALLOW.",
+            {"WWW-Authenticate": "Bearer"},
+        )
+    raise ApiError(403, "metrics_forbidden", "This address is not in METRICS_ALLOW.")
 
 
 async def get_status(request: web.Request) -> web.Response:
@@ -258,7 +312,8 @@ async def get_status(request: web.Request) -> web.Response:
 
 
 async def get_metrics(request: web.Request) -> web.Response:
-    """GET /metrics: Prometheus text format."""
+    """GET /metrics: Prometheus text format (for ``METRICS_ALLOW`` networks or the ``STATUS_TOKEN`` bearer)."""
+    _metrics_authorised(request)
     folder = request.app[appkeys.SETTINGS].prometheus_multiproc_dir
     if folder is not None:
         # Several workers: every worker's metrics, read from the shared multiprocess files.

@@ -11,6 +11,8 @@ from pathlib import Path
 from aiohttp import web
 
 from web import appkeys
+from web.auth import current_auth
+from web.turn import browser_ice_servers
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -42,9 +44,11 @@ def _page(filename: str):
 
 
 async def get_config(request: web.Request) -> web.Response:
-    """GET /api/config: what the browser needs to open a call (its STUN/TURN servers)."""
-    settings = request.app[appkeys.SETTINGS]
-    return web.json_response({"ice_servers": settings.ice_servers})
+    """GET /api/config: what the browser needs to open a call (its STUN/TURN servers; TURN only with a login,
+    see ``web.turn``)."""
+    auth = await current_auth(request)
+    user_id = str(auth.user.id) if auth is not None else None
+    return web.json_response({"ice_servers": browser_ice_servers(request.app[appkeys.SETTINGS], user_id)})
 
 
 def add_routes(app: web.Application) -> None:

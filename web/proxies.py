@@ -63,3 +63,8 @@ def is_https(request: web.Request) -> bool:
         return False
     proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
     return proto == "https"
+
+
+def client_in(request: web.Request, networks: list[Network]) -> bool:
+    """The client (as ``client_ip`` finds it) is in one of ``networks``."""
+    return _trusted(client_ip(request), networks)

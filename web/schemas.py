@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeVar
+import unicodedata
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from db.repository import normalise_email
 from web.errors import ApiError
 
 Level = Literal["entry", "mid", "senior"]
 Kind = Literal["technical", "behavioral", "mixed"]
+
+
+def check_text(value: str) -> str:
+    """One line of text as people type it: no control characters (NUL, tabs, line breaks; PostgreSQL refuses
+    NUL, SQLite would store it) and no lone surrogates (they cannot be stored as UTF-8)."""
+    if any(unicodedata.category(char) in ("Cc", "Cs") for char in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+#: A single-line text field.
+Text = Annotated[str, AfterValidator(check_text)]
 
 
 class Body(BaseModel):
@@ -17,10 +31,10 @@ class Body(BaseModel):
 
 
 class SignupBody(Body):
-    email: str = Field(min_length=3, max_length=254)
+    email: Text = Field(min_length=3, max_length=254)
     password: str = Field(min_length=1, max_length=256)
-    full_name: str = Field(min_length=1, max_length=100)
-    target_role: str = Field(min_length=1, max_length=100)
+    full_name: Text = Field(min_length=1, max_length=100)
+    target_role: Text = Field(min_length=1, max_length=100)
     experience_level: Level
 
     @field_validator("email")
@@ -30,27 +44,34 @@ class SignupBody(Body):
 
 
 class LoginBody(Body):
-    email: str = Field(min_length=1, max_length=254)
+    email: Text = Field(min_length=1, max_length=254)
     password: str = Field(min_length=1, max_length=256)
 
 
 class ProfilePatch(Body):
-    full_name: str | None = Field(None, min_length=1, max_length=100)
-    target_role: str | None = Field(None, min_length=1, max_length=100)
+    full_name: Text | None = Field(None, min_length=1, max_length=100)
+    target_role: Text | None = Field(None, min_length=1, max_length=100)
     experience_level: Level | None = None
 
 
 class CreateInterviewBody(Body):
-    role: str = Field(min_length=1, max_length=100)
+    role: Text = Field(min_length=1, max_length=100)
     interview_type: Kind
     duration_minutes: int = Field(ge=1, le=60)
 
 
 def check_email(value: str) -> str:
-    """A plausible email address, normalised (trimmed, lower case)."""
-    email = value.strip().lower()
+    """A plausible email address, normalised as it is stored (``db.repository.normalise_email``: look-alike
+    spellings fold into one); whitespace inside it, a no-break space included, is refused."""
+    email = normalise_email(check_text(value))
     local, _, domain = email.partition("@")
-    if not local or "." not in domain or " " in email or domain.startswith(".") or domain.endswith("."):
+    if (
+        not local
+        or "." not in domain
+        or any(char.isspace() for char in email)
+        or domain.startswith(".")
+        or domain.endswith(".")
+    ):
         raise ValueError("must be an email address")
     return email
 

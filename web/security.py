@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Protocol
 
@@ -35,6 +38,13 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
+@cache
+def common_passwords() -> frozenset[str]:
+    """Passwords too common to accept (lower case; package data, see ``web/data/common-passwords.LICENSE``)."""
+    data = files("web").joinpath("data/common-passwords.txt.gz").read_bytes()
+    return frozenset(line.strip() for line in gzip.decompress(data).decode("utf-8").splitlines() if line.strip())
+
+
 def password_problem(password: str, email: str) -> str | None:
     """Why a password is refused, or None."""
     if len(password) < 8:
@@ -43,6 +53,8 @@ def password_problem(password: str, email: str) -> str | None:
         return "The password must be at most 256 characters long."
     if password.strip().lower() == email.strip().lower():
         return "The password must not be your email address."
+    if password.strip().lower() in common_passwords():
+        return "This password is one of the most common ones; choose another."
     return None
 
 

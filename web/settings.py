@@ -65,7 +65,22 @@ class Settings(BaseSettings):
     drain_grace_s: float = Field(0.0, ge=0, description="on SIGTERM, answer /readyz 503 this long before closing")
     shutdown_timeout_s: float = Field(15.0, gt=0, description="longest a shutdown may take")
     feedback_retry_delay_s: float = Field(5.0, ge=0, description="wait before retrying a failed feedback report")
-    status_token: SecretStr | None = None
+    status_token: SecretStr | None = Field(None, description="bearer token for /api/status (and /metrics)")
+    metrics_allow: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.0/8", "::1/128"],
+        description="comma-separated networks that may read /metrics without the STATUS_TOKEN bearer",
+    )
+    hsts_max_age_s: int = Field(
+        31_536_000, ge=0, description="Strict-Transport-Security max-age on HTTPS requests (0: never sent)"
+    )
+    http_idle_timeout_s: float = Field(
+        30.0, gt=0, description="a connection that sent no complete request header this long (idle) is closed"
+    )
+    http_body_timeout_s: float = Field(30.0, gt=0, description="a request body not received this long gets 408")
+    turn_secret: SecretStr | None = Field(
+        None, description="coturn static-auth-secret: browsers get short-lived TURN credentials (TURN REST API)"
+    )
+    turn_credential_ttl_s: int = Field(7200, ge=60, description="lifetime of the short-lived TURN credentials")
 
     workers: int = Field(0, ge=0, description="worker processes for `serve` (0: one per core)")
     redis_url: str = Field("", description="Redis for state shared by workers and hosts (empty: per worker)")
@@ -152,14 +167,14 @@ class Settings(BaseSettings):
             return items or None
         return value
 
-    @field_validator("secret_key", mode="before")
+    @field_validator("secret_key", "status_token", "turn_secret", mode="before")
     @classmethod
     def _empty_secret_is_unset(cls, value: Any) -> Any:
         return None if value == "" else value
 
-    @field_validator("trusted_proxies", mode="before")
+    @field_validator("trusted_proxies", "metrics_allow", mode="before")
     @classmethod
-    def _split_proxies(cls, value: Any) -> Any:
+    def _split_networks(cls, value: Any) -> Any:
         if isinstance(value, str):
             items = [p.strip() for p in value.split(",") if p.strip()]
             for item in items:
@@ -208,6 +223,11 @@ class Settings(BaseSettings):
     def trusted_proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         """``TRUSTED_PROXIES`` as networks."""
         return [ipaddress.ip_network(entry, strict=False) for entry in self.trusted_proxies]
+
+    @cached_property
+    def metrics_allow_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        """``METRICS_ALLOW`` as networks."""
+        return [ipaddress.ip_network(entry, strict=False) for entry in self.metrics_allow]
 
     @property
     def rtc_port_range(self) -> tuple[int, int] | None:

@@ -97,10 +97,24 @@ export async function currentUser() {
   }
 }
 
-/** A same-site path to go to after login; anything else falls back to the dashboard. */
+/**
+ * A page of this site to go to after login; anything else falls back to the dashboard.
+ *
+ * `next` is resolved the way the browser will resolve it (the URL parser drops tabs and line breaks and reads
+ * backslashes as slashes, so "/\t/example.org/" is "//example.org/", another site) and kept only when it is a
+ * path on this very origin (returned as the browser parsed it, so nothing is left to reinterpret).
+ */
 export function safeNext(raw) {
-  if (typeof raw === "string" && raw.startsWith("/") && !raw.startsWith("//") && !raw.startsWith("/\\")) {
-    return raw;
+  const fallback = "/dashboard";
+  if (typeof raw !== "string" || !raw.startsWith("/")) return fallback;
+  let url;
+  try {
+    url = new URL(raw, location.origin);
+  } catch {
+    return fallback;
   }
-  return "/dashboard";
+  if (url.origin !== location.origin) return fallback;
+  // "/.//example.org/" resolves to the path "//example.org/", which would itself leave the site.
+  if (url.pathname.startsWith("//")) return fallback;
+  return url.pathname + url.search + url.hash;
 }
