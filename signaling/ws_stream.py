@@ -121,7 +121,7 @@ class TokenBucket:
         now = self._clock()
         self._tokens = min(self.capacity, self._tokens + (now - self._at) * self.rate)
         self._at = now
-        if amount > self._tokens:
+        if amount > self._tokens + 1e-9:  # sums of float seconds drift by a few ulps
             return False
         self._tokens -= amount
         return True

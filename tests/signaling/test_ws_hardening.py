@@ -20,7 +20,7 @@ import numpy as np
 from signaling.loopback import LoopbackCall, create_interview, new_http_session, sign_in
 from signaling.messages import parse_client_message
 from signaling.ws_loopback import WsLoopbackCall, stream_url
-from signaling.ws_stream import StreamLimits
+from signaling.ws_stream import StreamLimits, TokenBucket
 from tests.conftest import start_server, test_settings
 from tests.signaling.test_call import INTERVIEW
 
@@ -185,6 +185,21 @@ async def test_a_deeply_nested_message_on_the_data_channel_is_invalid_json_and_t
 
 
 # --------------------------------------------------------------------------------------------- item 11
+
+
+def test_the_audio_budget_is_real_time_plus_the_allowance():
+    now = [0.0]
+    budget = TokenBucket(2.0, 1.0, clock=lambda: now[0])
+    # 20 ms every 20 ms for a minute: always taken.
+    for _ in range(3000):
+        now[0] += 0.02
+        assert budget.take(0.02)
+    # Ten seconds at once: about the allowance is taken (less the frame in flight), the rest refused.
+    taken = sum(0.02 for _ in range(500) if budget.take(0.02))
+    assert 2.0 - 0.03 <= taken <= 2.0
+    # Waiting refills it, but never beyond the allowance.
+    now[0] += 60.0
+    assert sum(budget.take(1.0) for _ in range(10)) == 2
 
 
 async def test_audio_faster_than_real_time_is_dropped_and_a_client_that_then_behaves_goes_on(server):
