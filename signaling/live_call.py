@@ -126,7 +126,7 @@ class LiveCall:
         elif kind in ("mute", "unmute"):
             self.session.set_muted(kind == "mute")
         else:
-            self.send_event({"type": "error", "code": "bad_message", "message": "unknown client message"})
+            self.send_event({"type": "error", "code": "unknown_message", "message": f"Unknown message type {kind!r}."})
 
     def _on_inbound_frame(self, frame: av.AudioFrame) -> None:
         self.last_inbound = time.monotonic()
@@ -176,7 +176,8 @@ class LiveCall:
         self._closing = True
         self.end_reason = self.end_reason or reason
         try:
-            await self.session.close(reason)
+            # A reason decided earlier (a transport's error, a client's misbehaviour) is the one the client hears.
+            await self.session.close(self.end_reason)
             await self._drain()
         finally:
             if self._watchdog is not None and not self._watchdog.done():

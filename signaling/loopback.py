@@ -527,6 +527,11 @@ class LoopbackCall(BaseLoopbackCall):
         if self._channel is not None and self._channel.readyState == "open":
             self._channel.send(json.dumps(message))
 
+    def send_raw(self, message: str | bytes) -> None:
+        """Any message over the events channel, as is (a test's malformed input)."""
+        if self._channel is not None and self._channel.readyState == "open":
+            self._channel.send(message)
+
     async def close(self) -> None:
         """Release the peer connection and the receiving task."""
         self.mic.stop()

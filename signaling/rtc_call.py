@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from typing import Any
@@ -19,6 +18,7 @@ from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 
 from signaling.aiortc_patches import rtc_configuration, speech_buffer_of
 from signaling.live_call import LiveCall
+from signaling.messages import INVALID_JSON, parse_client_message
 from signaling.sdp import has_host_candidate, media_kinds
 from signaling.tracks import PacedAudioTrack, consume_audio
 
@@ -153,11 +153,13 @@ class RtcCall(LiveCall):
             await self.session.start()
 
     def _on_channel_message(self, message: Any) -> None:
-        try:
-            data = json.loads(message) if isinstance(message, str) else None
-        except ValueError:
-            data = None
-        self.on_client_message(data)
+        data = parse_client_message(message)
+        if data is not None:
+            self.on_client_message(data)
+        elif isinstance(message, bytes):
+            self.send_event({"type": "error", "code": "binary_not_supported", "message": "Send JSON text messages."})
+        else:
+            self.send_event({"type": "error", "code": "invalid_json", "message": INVALID_JSON})
 
     def _flush_outbox(self) -> None:
         self._channel_open.set()

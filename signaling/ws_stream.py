@@ -14,6 +14,21 @@ Client → server (text frames, JSON objects):
 A malformed message gets an ``error`` event (``invalid_json``, ``unknown_message``, ``invalid_audio``,
 ``audio_too_long``, ``binary_not_supported``) and the call goes on.
 
+What one client may cost is bounded (``StreamLimits``, from the ``WS_*`` settings):
+
+- **Audio is paced.** The audio accepted may run ahead of real time (since the call opened) by at most
+  ``audio_allowance_s`` (2 s); an audio message beyond it is dropped, not heard, with an ``audio_too_fast``
+  error, and the call goes on. A client that sends in real time is never refused.
+- **Bad messages.** A burst of ``bad_message_burst`` (20) malformed messages, then ``bad_messages_per_s`` (1)
+  a second: beyond that the server stops reading and ends the call with ``too_many_bad_messages``.
+- **Error events** are rate limited per code: a burst of ``error_burst`` (5), then ``errors_per_s`` (1) a
+  second; the others are not sent (``errors_suppressed`` in the figures).
+- **A client that does not read.** Events wait in a queue while the socket cannot take them; once it holds
+  ``outbox_messages`` (256) messages or ``outbox_bytes`` (1 MiB), the call ends with ``client_too_slow`` and a
+  connection that still cannot be written is dropped.
+
+Both endings close the socket with code 1008 (policy violation), the reason as the close message.
+
 Server → client (text frames, JSON objects):
 
 - ``{"type": "call", "call_id": "..."}`` first, then the data channel's events: ``state``, ``transcript``,
@@ -23,8 +38,8 @@ Server → client (text frames, JSON objects):
   sample on the call's 48 kHz clock. Silence is not sent: a gap in ``pts`` (and in time) is silence, and
   a client plays each chunk at its ``pts`` (or simply as it arrives, treating gaps as silence).
 
-After ``ended`` the server closes the socket (close code 1000, the reason as the close message). A client
-that closes the socket hangs up.
+After ``ended`` the server closes the socket (close code 1000, or 1008 for the two endings above; the reason as
+the close message). A client that closes the socket hangs up.
 """
 
 from __future__ import annotations
@@ -37,6 +52,8 @@ import contextlib
 import json
 import logging
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -44,6 +61,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from signaling import admission
 from signaling.live_call import LiveCall
+from signaling.messages import INVALID_JSON, parse_client_message
 from voice_agent.audio import FRAME_MS, OUT_FRAME_SAMPLES, OUT_SAMPLE_RATE, VAD_SAMPLE_RATE
 from web import appkeys
 from web.errors import ApiError
@@ -68,6 +86,46 @@ HEARTBEAT_S = 10.0
 #: How long a server-side close waits for the client's close frame.
 CLOSE_TIMEOUT_S = 2.0
 CLIENT_MESSAGES = ("audio", "end", "mute", "unmute")
+#: End reasons that mean the client misbehaved: their close code is 1008 (policy violation), not 1000.
+ABUSE_REASONS = frozenset({"too_many_bad_messages", "client_too_slow"})
+
+
+@dataclass(frozen=True)
+class StreamLimits:
+    """What one WebSocket client may cost the server; the module docstring says what happens beyond each."""
+
+    #: Events queued for a client that does not read them, at most (messages, and bytes of JSON).
+    outbox_messages: int = 256
+    outbox_bytes: int = 1024 * 1024
+    #: Malformed messages: a burst of this many, then this many a second.
+    bad_message_burst: int = 20
+    bad_messages_per_s: float = 1.0
+    #: Seconds of audio the client may send ahead of real time (at least ``MAX_CHUNK_SECONDS``).
+    audio_allowance_s: float = 2.0
+    #: Error events of one code: a burst of this many, then this many a second.
+    error_burst: int = 5
+    errors_per_s: float = 1.0
+
+
+class TokenBucket:
+    """A rate limit: holds up to ``capacity`` tokens, starts full, and refills at ``rate`` a second."""
+
+    def __init__(self, capacity: float, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.capacity = capacity
+        self.rate = rate
+        self._clock = clock
+        self._tokens = capacity
+        self._at = clock()
+
+    def take(self, amount: float = 1.0) -> bool:
+        """Take ``amount`` tokens if there are that many (``True``); otherwise take none (``False``)."""
+        now = self._clock()
+        self._tokens = min(self.capacity, self._tokens + (now - self._at) * self.rate)
+        self._at = now
+        if amount > self._tokens + 1e-9:  # sums of float seconds drift by a few ulps
+            return False
+        self._tokens -= amount
+        return True
 
 
 class FrameClock:
@@ -149,31 +207,52 @@ class WsCall(LiveCall):
 
     One task writes to the socket (aiohttp websockets must not be written concurrently): the paced sender,
     which pulls the agent's next 20 ms every 20 ms and, between frames, writes the events ``_deliver`` queued.
-    The request handler reads the socket with ``receive()``.
+    The request handler reads the socket with ``receive()``. ``limits`` bound what the client may cost;
+    ``connection`` (the request's transport) is aborted at the end if it still cannot be written.
     """
 
     transport = "websocket"
 
     def __init__(
-        self, ws: web.WebSocketResponse, *, frames_per_message: int = FRAMES_PER_MESSAGE, **kwargs: Any
+        self,
+        ws: web.WebSocketResponse,
+        *,
+        frames_per_message: int = FRAMES_PER_MESSAGE,
+        limits: StreamLimits | None = None,
+        connection: asyncio.Transport | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.ws = ws
         self.frames_per_message = max(1, frames_per_message)
+        self.limits = limits = limits or StreamLimits()
+        self._connection = connection
         self.clock = FrameClock()
         self._outbox: collections.deque[str] = collections.deque()
+        self._outbox_bytes = 0
         self._wake = asyncio.Event()
         self._sender: asyncio.Task[None] | None = None
         self._finishing = False
+        self._stop_reading = False
+        #: The sender is inside a write (which waits while the client does not read).
+        self._writing = False
+        self._audio_budget = TokenBucket(max(limits.audio_allowance_s, MAX_CHUNK_SECONDS), 1.0)
+        self._bad_message_budget = TokenBucket(limits.bad_message_burst, limits.bad_messages_per_s)
+        self._error_budgets: dict[str, TokenBucket] = {}
         self.messages_in = 0
         self.bytes_in = 0
         self.audio_chunks_in = 0
         self.audio_seconds_in = 0.0
+        self.audio_chunks_dropped = 0
+        self.audio_seconds_dropped = 0.0
         self.bad_messages_in = 0
+        self.errors_suppressed = 0
         self.messages_out = 0
         self.bytes_out = 0
         self.audio_chunks_out = 0
         self.audio_frames_out = 0
+        self.outbox_peak_messages = 0
+        self.outbox_peak_bytes = 0
 
     # ------------------------------------------------------------------ sending
 
@@ -183,17 +262,31 @@ class WsCall(LiveCall):
         self._sender = asyncio.get_running_loop().create_task(self._send_loop(), name=f"ws-sender-{self.id}")
 
     def _deliver(self, message: str) -> None:
+        limits = self.limits
+        if len(self._outbox) >= limits.outbox_messages or self._outbox_bytes + len(message) > limits.outbox_bytes:
+            # The client does not read what it is sent (the sender waits on a full socket): stop queueing.
+            self._end("client_too_slow")
+            return
         self._outbox.append(message)
+        self._outbox_bytes += len(message)
+        self.outbox_peak_messages = max(self.outbox_peak_messages, len(self._outbox))
+        self.outbox_peak_bytes = max(self.outbox_peak_bytes, self._outbox_bytes)
         self._wake.set()
 
     async def _write(self, message: str) -> None:
-        await self.ws.send_str(message)
+        self._writing = True
+        try:
+            await self.ws.send_str(message)
+        finally:
+            self._writing = False
         self.messages_out += 1
         self.bytes_out += len(message)
 
     async def _flush_outbox(self) -> None:
         while self._outbox:
-            await self._write(self._outbox.popleft())
+            message = self._outbox.popleft()
+            self._outbox_bytes -= len(message)
+            await self._write(message)
 
     async def _send_loop(self) -> None:
         try:
@@ -253,6 +346,8 @@ class WsCall(LiveCall):
     async def receive(self) -> None:
         """Read the client's messages until the socket closes (or the call closes it)."""
         async for message in self.ws:
+            if self._stop_reading:
+                break
             if message.type == WSMsgType.TEXT:
                 self._on_text(message.data)
             elif message.type == WSMsgType.BINARY:
@@ -269,12 +364,9 @@ class WsCall(LiveCall):
     def _on_text(self, text: str) -> None:
         self.messages_in += 1
         self.bytes_in += len(text)
-        try:
-            data = json.loads(text)
-        except ValueError:
-            data = None
-        if not isinstance(data, dict):
-            self._reject(BadMessage("invalid_json", 'Messages must be JSON objects such as {"type": "audio", ...}.'))
+        data = parse_client_message(text)
+        if data is None:
+            self._reject(BadMessage("invalid_json", INVALID_JSON))
             return
         kind = data.get("type")
         if kind == "audio":
@@ -283,35 +375,77 @@ class WsCall(LiveCall):
             except BadMessage as exc:
                 self._reject(exc)
                 return
-            self.audio_chunks_in += 1
-            self.audio_seconds_in += len(samples) / rate
-            if len(samples):
-                self._on_inbound_pcm(samples, rate)
+            self._on_audio(samples, rate)
         elif kind in CLIENT_MESSAGES:
             self.on_client_message(data)
         else:
             expected = ", ".join(CLIENT_MESSAGES)
             self._reject(BadMessage("unknown_message", f"Unknown message type {kind!r}; expected one of: {expected}."))
 
+    def _on_audio(self, samples: np.ndarray, rate: int) -> None:
+        """Hear a chunk of the candidate's audio, unless it runs too far ahead of real time."""
+        seconds = len(samples) / rate
+        if not self._audio_budget.take(seconds):
+            self.audio_chunks_dropped += 1
+            self.audio_seconds_dropped += seconds
+            allowance = self._audio_budget.capacity
+            self._send_error(
+                "audio_too_fast", f"Audio faster than real time (more than {allowance:g} s ahead) is dropped."
+            )
+            return
+        self.audio_chunks_in += 1
+        self.audio_seconds_in += seconds
+        if len(samples):
+            self._on_inbound_pcm(samples, rate)
+
     def _reject(self, error: BadMessage) -> None:
         self.bad_messages_in += 1
-        self.send_event({"type": "error", "code": error.code, "message": str(error)})
+        if not self._bad_message_budget.take():
+            log.info("call %s: too many bad messages (%d)", self.id, self.bad_messages_in)
+            self._end("too_many_bad_messages")
+            return
+        self._send_error(error.code, str(error))
+
+    def _send_error(self, code: str, message: str) -> None:
+        """An ``error`` event, unless this code has been sent too often lately."""
+        budget = self._error_budgets.get(code)
+        if budget is None:
+            budget = self._error_budgets[code] = TokenBucket(self.limits.error_burst, self.limits.errors_per_s)
+        if budget.take():
+            self.send_event({"type": "error", "code": code, "message": message})
+        else:
+            self.errors_suppressed += 1
+
+    def _end(self, reason: str) -> None:
+        """End the call for the client's behaviour, and read nothing more from it."""
+        self._stop_reading = True
+        if self.end_reason is None:
+            self.end_reason = reason
+            self.spawn_close(reason)
 
     # ------------------------------------------------------------------ figures and the end
 
     async def transport_stats(self) -> dict[str, Any]:
-        """Messages and bytes each way, the audio chunks, and the late frames of the paced sender."""
+        """Messages and bytes each way, the audio chunks (heard and dropped), the late frames of the paced
+        sender, and the queue of events waiting for the socket (now and at its longest)."""
         return {
             "messages_in": self.messages_in,
             "bytes_in": self.bytes_in,
             "audio_chunks_in": self.audio_chunks_in,
             "audio_seconds_in": round(self.audio_seconds_in, 2),
+            "audio_chunks_dropped": self.audio_chunks_dropped,
+            "audio_seconds_dropped": round(self.audio_seconds_dropped, 2),
             "bad_messages_in": self.bad_messages_in,
+            "errors_suppressed": self.errors_suppressed,
             "messages_out": self.messages_out,
             "bytes_out": self.bytes_out,
             "audio_chunks_out": self.audio_chunks_out,
             "audio_frames_out": self.audio_frames_out,
             "late_outbound_frames": self.clock.late_frames,
+            "outbox_messages": len(self._outbox),
+            "outbox_bytes": self._outbox_bytes,
+            "outbox_peak_messages": self.outbox_peak_messages,
+            "outbox_peak_bytes": self.outbox_peak_bytes,
         }
 
     async def _drain(self, timeout: float = 1.0) -> None:
@@ -323,15 +457,46 @@ class WsCall(LiveCall):
 
     async def _release(self) -> None:
         self._finishing = True
+        # Still inside a write after ``_drain``'s wait: the client reads nothing, not even a close frame.
+        stuck = self._writing
         if self._sender is not None and not self._sender.done():
             self._sender.cancel()
         if self._sender is not None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._sender
-        if not self.ws.closed:
-            reason = (self.end_reason or "").encode()[:120]
-            with contextlib.suppress(Exception):
-                await self.ws.close(code=WSCloseCode.OK, message=reason)
+        if not stuck and not self.ws.closed:
+            await self._close_socket()
+        connection = self._connection
+        if connection is not None and (stuck or connection.get_write_buffer_size()):
+            # A transport that holds data the client does not read would wait for it forever, even once closed.
+            log.info("call %s: dropping a websocket that does not read", self.id)
+            connection.abort()
+
+    async def _close_socket(self) -> None:
+        """The closing handshake, with the end reason (1008 for a client's misbehaviour, 1000 otherwise)."""
+        reason = self.end_reason or ""
+        code = WSCloseCode.POLICY_VIOLATION if reason in ABUSE_REASONS else WSCloseCode.OK
+        try:
+            async with asyncio.timeout(2 * CLOSE_TIMEOUT_S):
+                await self.ws.close(code=code, message=reason.encode()[:120])
+        except asyncio.CancelledError:
+            # aiohttp hands a cancelled writer's wait on to the next write; only a real cancel goes on.
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise
+        except Exception as exc:
+            log.info("call %s: websocket close failed (%s)", self.id, exc.__class__.__name__)
+
+
+def stream_limits(settings: Any) -> StreamLimits:
+    """The limits of one stream from the app's settings (the ``WS_*`` variables)."""
+    return StreamLimits(
+        outbox_messages=settings.ws_outbox_max_messages,
+        outbox_bytes=settings.ws_outbox_max_bytes,
+        bad_message_burst=settings.ws_bad_message_burst,
+        bad_messages_per_s=settings.ws_bad_messages_per_s,
+        audio_allowance_s=settings.ws_audio_allowance_s,
+    )
 
 
 def _check_origin(request: web.Request) -> None:
@@ -369,6 +534,8 @@ async def stream_call(request: web.Request) -> web.StreamResponse:
             on_event=plan.on_event,
             on_closed=plan.on_closed,
             media_timeout_s=settings.media_timeout_s,
+            limits=stream_limits(settings),
+            connection=request.transport,
         )
         call.mark_connected()
         call.start_streaming()

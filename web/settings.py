@@ -147,6 +147,13 @@ class Settings(BaseSettings):
     max_pending_calls_per_address: int = Field(
         3, ge=1, description="WebRTC calls of other users from one client address still connecting, before 429"
     )
+    ws_outbox_max_messages: int = Field(256, ge=1, description="events queued for a stream client that does not read")
+    ws_outbox_max_bytes: int = Field(1024 * 1024, ge=1024, description="bytes of events queued for such a client")
+    ws_bad_message_burst: int = Field(20, ge=1, description="malformed stream messages allowed in a burst")
+    ws_bad_messages_per_s: float = Field(1.0, ge=0, description="malformed stream messages allowed per second")
+    ws_audio_allowance_s: float = Field(
+        2.0, ge=1.0, description="seconds of stream audio a client may send ahead of real time"
+    )
     inbound_jitter_buffer: str = Field(
         "speech",
         pattern="^(speech|aiortc)$",
