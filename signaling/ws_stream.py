@@ -59,18 +59,12 @@ from typing import Any
 import numpy as np
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from signaling import admission
 from signaling.live_call import LiveCall
 from signaling.messages import INVALID_JSON, parse_client_message
 from voice_agent.audio import FRAME_MS, OUT_FRAME_SAMPLES, OUT_SAMPLE_RATE, VAD_SAMPLE_RATE
-from web import appkeys
-from web.errors import ApiError
-from web.middlewares import _origin_allowed
-from web.proxies import client_ip
 
 log = logging.getLogger(__name__)
 
-STREAM_PATH = "/api/interview/stream/{session_id}"
 FRAME_SECONDS = FRAME_MS / 1000
 #: Behind schedule by more than this, the clock is reset instead of bursting frames to catch up.
 MAX_LAG_SECONDS = 0.2
@@ -226,6 +220,7 @@ class WsCall(LiveCall):
         self.ws = ws
         self.frames_per_message = max(1, frames_per_message)
         self.limits = limits = limits or StreamLimits()
+        self.mark_connected()  # the socket is open: nothing more to connect
         self._connection = connection
         self.clock = FrameClock()
         self._outbox: collections.deque[str] = collections.deque()
@@ -342,6 +337,14 @@ class WsCall(LiveCall):
         self.audio_frames_out += len(frames)
 
     # ------------------------------------------------------------------ receiving
+
+    async def run(self) -> None:
+        """Watch the audio, start the session (the agent greets) and read the client's messages until the
+        socket closes or the call closes it."""
+        self.start_watchdog()
+        if not self.ended.is_set() and self.end_reason is None:
+            await self.session.start()
+        await self.receive()
 
     async def receive(self) -> None:
         """Read the client's messages until the socket closes (or the call closes it)."""
@@ -486,73 +489,3 @@ class WsCall(LiveCall):
                 raise
         except Exception as exc:
             log.info("call %s: websocket close failed (%s)", self.id, exc.__class__.__name__)
-
-
-def stream_limits(settings: Any) -> StreamLimits:
-    """The limits of one stream from the app's settings (the ``WS_*`` variables)."""
-    return StreamLimits(
-        outbox_messages=settings.ws_outbox_max_messages,
-        outbox_bytes=settings.ws_outbox_max_bytes,
-        bad_message_burst=settings.ws_bad_message_burst,
-        bad_messages_per_s=settings.ws_bad_messages_per_s,
-        audio_allowance_s=settings.ws_audio_allowance_s,
-    )
-
-
-def _check_origin(request: web.Request) -> None:
-    """A page of another site must not open a call with the candidate's cookie (no ``Origin``: not a browser)."""
-    if request.headers.get("Sec-Fetch-Site") == "cross-site":
-        raise ApiError(403, "forbidden_origin", "Cross-site requests are not allowed.")
-    origin = request.headers.get("Origin")
-    if origin is not None and not _origin_allowed(request, origin):
-        raise ApiError(403, "forbidden_origin", "This origin may not open a call here.")
-
-
-async def stream_call(request: web.Request) -> web.StreamResponse:
-    """Open a call for an interview over a WebSocket, and run it until either side ends it."""
-    interview_id = request.match_info["session_id"]
-    _check_origin(request)
-    grant = await admission.authorize(request, interview_id)
-    # No per-message deflate (browsers offer it): base64 PCM shrinks little, and zlib would run on every chunk.
-    ws = web.WebSocketResponse(
-        heartbeat=HEARTBEAT_S, max_msg_size=MAX_MESSAGE_BYTES, timeout=CLOSE_TIMEOUT_S, compress=False
-    )
-    if not ws.can_prepare(request).ok:
-        raise ApiError(426, "websocket_required", "Open this URL as a WebSocket.", {"Upgrade": "websocket"})
-    app = request.app
-    plan = await admission.admit(app, grant)
-    settings = app[appkeys.SETTINGS]
-    call: WsCall | None = None
-    try:
-        await ws.prepare(request)
-        call = WsCall(
-            ws,
-            interview_id=plan.interview_id,
-            user_id=plan.user_id,
-            client_address=client_ip(request),
-            session_factory=admission.session_factory(app, plan),
-            on_event=plan.on_event,
-            on_closed=plan.on_closed,
-            media_timeout_s=settings.media_timeout_s,
-            limits=stream_limits(settings),
-            connection=request.transport,
-        )
-        call.mark_connected()
-        call.start_streaming()
-        await admission.register(app, call)
-        log.info("call %s interview %s: websocket open", call.id, call.interview_id)
-        call.start_watchdog()
-        if not call.ended.is_set() and call.end_reason is None:
-            await call.session.start()
-        await call.receive()
-    except ConnectionResetError:
-        # The client went away during the upgrade: there is nobody to answer.
-        log.info("interview %s: the websocket connection was reset while opening", plan.interview_id)
-    finally:
-        await admission.end_call(plan, call, "hangup")
-    return ws
-
-
-def add_routes(app: web.Application) -> None:
-    """Register the stream route."""
-    app.router.add_get(STREAM_PATH, stream_call)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from aiohttp import web
@@ -10,14 +9,13 @@ from aiohttp import web
 from web import appkeys
 from web.auth import profile, require_auth
 from web.errors import ApiError, read_json
+from web.recordings import describe, recordings_of
+from web.request_params import int_query, interview_id
 from web.schemas import CreateInterviewBody, ProfilePatch, parse_body
+from web.values import enum_value
 
 #: Live calls end with this reason when their interview is completed through the API.
 COMPLETED_BY_API = "completed"
-
-
-def _value(enum_or_str: Any) -> Any:
-    return getattr(enum_or_str, "value", enum_or_str)
 
 
 def _time(value: Any) -> str | None:
@@ -29,10 +27,10 @@ def interview_json(interview: Any, overall_score: int | None = None) -> dict[str
     return {
         "id": str(interview.id),
         "role": interview.role,
-        "interview_type": _value(interview.interview_type),
-        "experience_level": _value(interview.experience_level),
+        "interview_type": enum_value(interview.interview_type),
+        "experience_level": enum_value(interview.experience_level),
         "duration_minutes": interview.duration_minutes,
-        "status": _value(interview.status),
+        "status": enum_value(interview.status),
         "started_at": _time(interview.started_at),
         "completed_at": _time(interview.completed_at),
         "recording_url": interview.recording_url,
@@ -46,7 +44,7 @@ def message_json(message: Any) -> dict[str, Any]:
     return {
         "id": str(message.id),
         "seq": message.seq,
-        "role": _value(message.role),
+        "role": enum_value(message.role),
         "content": message.content,
         "timestamp": _time(message.timestamp),
         "audio_duration_seconds": message.audio_duration_seconds,
@@ -58,7 +56,7 @@ def message_json(message: Any) -> dict[str, Any]:
 def feedback_json(feedback: Any) -> dict[str, Any]:
     """A feedback report (its scores are null until it is ready)."""
     return {
-        "status": _value(feedback.status),
+        "status": enum_value(feedback.status),
         "overall_score": feedback.overall_score,
         "technical_depth_score": feedback.technical_depth_score,
         "communication_score": feedback.communication_score,
@@ -70,27 +68,6 @@ def feedback_json(feedback: Any) -> dict[str, Any]:
         "error": feedback.error,
         "updated_at": _time(feedback.updated_at),
     }
-
-
-def interview_id(request: web.Request, name: str = "interview_id") -> uuid.UUID:
-    """The interview id of the path; a 404 for anything that is not an id."""
-    try:
-        return uuid.UUID(request.match_info[name])
-    except ValueError as exc:
-        raise ApiError(404, "not_found", "No such interview.") from exc
-
-
-def _int_query(request: web.Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise ApiError(400, "invalid_query", f"'{name}' must be an integer.") from exc
-    if not low <= value <= high:
-        raise ApiError(400, "invalid_query", f"'{name}' must be from {low} to {high}.")
-    return value
 
 
 async def get_profile(request: web.Request) -> web.Response:
@@ -126,8 +103,6 @@ async def get_interview(request: web.Request) -> web.Response:
         raise ApiError(404, "not_found", "No such interview.")
     messages = await db.list_messages(interview.id)
     feedback = await db.get_feedback(interview.id)
-    from web.recordings import describe, recordings_of
-
     folder = request.app[appkeys.SETTINGS].recordings_path
     recordings = [describe(path, str(interview.id)) for path in recordings_of(folder, str(interview.id))]
     return web.json_response(
@@ -135,7 +110,7 @@ async def get_interview(request: web.Request) -> web.Response:
             "interview": interview_json(interview, feedback.overall_score if feedback else None),
             "messages": [message_json(m) for m in messages],
             "recordings": recordings,
-            "feedback_status": _value(feedback.status) if feedback else None,
+            "feedback_status": enum_value(feedback.status) if feedback else None,
             "live": bool(request.app[appkeys.CALLS].for_interview(str(interview.id))),
         }
     )
@@ -143,8 +118,8 @@ async def get_interview(request: web.Request) -> web.Response:
 
 async def interview_history(request: web.Request) -> web.Response:
     auth = await require_auth(request)
-    limit = _int_query(request, "limit", 20, 1, 100)
-    offset = _int_query(request, "offset", 0, 0, 1_000_000)
+    limit = int_query(request, "limit", 20, 1, 100)
+    offset = int_query(request, "offset", 0, 0, 1_000_000)
     items, total = await request.app[appkeys.DATABASE].list_interviews(auth.user.id, limit, offset)
     return web.json_response(
         {
@@ -175,7 +150,7 @@ async def get_feedback(request: web.Request) -> web.Response:
     if interview is None:
         raise ApiError(404, "not_found", "No such interview.")
     feedback = await db.get_feedback(interview.id)
-    if _value(interview.status) != "completed" or feedback is None:
+    if enum_value(interview.status) != "completed" or feedback is None:
         raise ApiError(409, "not_completed", "Feedback is written once the interview is completed.")
     body = {"session_id": str(interview.id), **feedback_json(feedback)}
     return web.json_response(body, status=202 if body["status"] == "pending" else 200)
@@ -188,7 +163,7 @@ async def retry_feedback(request: web.Request) -> web.Response:
     if interview is None:
         raise ApiError(404, "not_found", "No such interview.")
     feedback = await db.get_feedback(interview.id)
-    if feedback is None or _value(feedback.status) != "failed":
+    if feedback is None or enum_value(feedback.status) != "failed":
         raise ApiError(409, "not_failed", "Only a report that failed can be written again.")
     await request.app[appkeys.FEEDBACK].retry(interview.id)
     return web.json_response({"session_id": str(interview.id), "status": "pending"}, status=202)

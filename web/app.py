@@ -12,21 +12,18 @@ from aiohttp import web
 
 from db.migrate import upgrade
 from db.repository import Database
-from signaling import endpoints as signaling_endpoints
-from signaling import ws_stream
 from signaling.aiortc_patches import restrict_host_addresses, restrict_port_range, use_speech_jitter_buffer
 from signaling.lease import LocalCallLease
-from signaling.planner import CallPlanner
 from signaling.redis_lease import RedisCallLease
 from signaling.registry import CallRegistry
 from voice_agent.providers.registry import close_providers, load_providers
-from web import api, appkeys, auth, monitoring, pages, recordings, redis_state, sharing
+from web import api, appkeys, auth, call_routes, monitoring, pages, recordings, redis_state, sharing
 from web.call_directory import FileCallDirectory, RedisCallDirectory
-from web.calls import IdleInterviewSweep, PlatformCallPlanner
+from web.calls import IdleInterviewSweep
 from web.errors import BODY_TIMEOUT_S, json_errors
 from web.feedback import FeedbackService
-from web.middlewares import add_security_headers, origin_check, rate_limit
-from web.monitoring import CallMonitor, count_requests
+from web.metrics import CallMonitor
+from web.middlewares import add_security_headers, count_requests, origin_check, rate_limit
 from web.ratelimit import InMemoryRateLimiter
 from web.recordings import RecordingHook
 from web.security import FileOrEnvSecretKey
@@ -127,7 +124,7 @@ async def _close_calls_on_shutdown(app: web.Application) -> None:
     await app[appkeys.CALLS].close_all("server_shutdown")
 
 
-def create_app(settings: Settings, planner: CallPlanner | None = None) -> web.Application:
+def create_app(settings: Settings) -> web.Application:
     """The whole server: signaling, API and pages; its database, providers and calls live with the app."""
     restrict_host_addresses(settings.media_addresses)
     restrict_port_range(settings.rtc_port_range)
@@ -142,7 +139,6 @@ def create_app(settings: Settings, planner: CallPlanner | None = None) -> web.Ap
     )
     app[appkeys.WORKER] = sharing.worker_name()
     _shared_state(app, settings)
-    app[appkeys.CALL_PLANNER] = planner or PlatformCallPlanner(app)
     app[appkeys.DRAINING] = asyncio.Event()
     monitor = CallMonitor()
     app[appkeys.MONITOR] = monitor
@@ -162,8 +158,7 @@ def create_app(settings: Settings, planner: CallPlanner | None = None) -> web.Ap
     api.add_routes(app)
     monitoring.add_routes(app)
     recordings.add_routes(app)
-    signaling_endpoints.add_routes(app)
-    ws_stream.add_routes(app)
+    call_routes.add_routes(app)
     pages.add_routes(app)
     app.router.add_static("/static/", STATIC_DIR)
     return app

@@ -8,12 +8,11 @@ from aiohttp import web
 
 from db.repository import Database
 from signaling.lease import CallLease
-from signaling.planner import CallPlanner
 from signaling.registry import CallRegistry
 from voice_agent.providers.base import Providers
 from web.call_directory import CallDirectory
 from web.feedback import FeedbackService
-from web.monitoring import CallMonitor
+from web.metrics import CallMonitor
 from web.ratelimit import RateLimiter
 from web.security import SecretKeySource
 from web.settings import Settings
@@ -21,7 +20,6 @@ from web.settings import Settings
 SETTINGS = web.AppKey("settings", Settings)
 PROVIDERS = web.AppKey("providers", Providers)
 CALLS = web.AppKey("calls", CallRegistry)
-CALL_PLANNER = web.AppKey("call_planner", CallPlanner)
 CALL_LEASE = web.AppKey("call_lease", CallLease)
 DATABASE = web.AppKey("database", Database)
 SECRET_KEY = web.AppKey("secret_key", SecretKeySource)

@@ -29,6 +29,7 @@ from web.security import (
     read_token,
     verify_password,
 )
+from web.values import enum_value
 
 #: A session's last-seen time (and its cookie) is refreshed at most this often.
 TOUCH_EVERY = timedelta(minutes=5)
@@ -51,15 +52,11 @@ def profile(user: Any) -> dict[str, Any]:
         "email": user.email,
         "full_name": user.full_name,
         "target_role": user.target_role,
-        "experience_level": _value(user.experience_level),
+        "experience_level": enum_value(user.experience_level),
         "interviews_remaining": user.interviews_remaining,
         "created_at": user.created_at.isoformat(),
         "updated_at": user.updated_at.isoformat(),
     }
-
-
-def _value(enum_or_str: Any) -> str:
-    return getattr(enum_or_str, "value", enum_or_str)
 
 
 async def _in_thread(function: Any, *args: Any) -> Any:

@@ -1,10 +1,8 @@
-"""The platform's side of a call: who may open it, what it continues from, and a transcript that is never lost.
+"""The platform's side of a live call: a transcript that is never lost, and the interview's clock.
 
-``PlatformCallPlanner`` lets a call start only for the owner of an interview that is in progress, and hands
-the session the conversation so far, so a reconnect continues where the dropped call stopped.
-``TranscriptWriter`` stores each line the moment it
-is final, in order, retrying through database hiccups; ``CallActivity`` keeps the interview's last-activity
-time fresh while the call lives, so the idle sweep never abandons a live interview.
+``TranscriptWriter`` stores each line the moment it is final, in order, retrying through database hiccups;
+``CallActivity`` keeps the interview's last-activity time fresh while the call lives, so the idle sweep never
+abandons a live interview; ``IdleInterviewSweep`` abandons interviews left idle.
 """
 
 from __future__ import annotations
@@ -16,14 +14,7 @@ import time
 import uuid
 from typing import Any
 
-from aiohttp import web
-
-from signaling.planner import CallGrant, CallPlan
 from voice_agent.events import LineCommitted, SessionEvent, SpokenLine
-from voice_agent.providers.base import ChatMessage, InterviewContext
-from web import appkeys
-from web.auth import require_auth
-from web.errors import ApiError
 
 log = logging.getLogger(__name__)
 
@@ -121,79 +112,6 @@ class CallActivity:
             await self._task
         with contextlib.suppress(Exception):
             await self._record()
-
-
-class PlatformCallPlanner:
-    """Calls for logged-in owners of interviews in progress."""
-
-    def __init__(self, app: web.Application) -> None:
-        self._app = app
-
-    async def authorize(self, request: web.Request, interview_id: str) -> CallGrant:
-        auth = await require_auth(request)
-        try:
-            key = uuid.UUID(interview_id)
-        except ValueError as exc:
-            raise ApiError(404, "not_found", "No such interview.") from exc
-        interview = await self._app[appkeys.DATABASE].get_interview(key, auth.user.id)
-        if interview is None:
-            raise ApiError(404, "not_found", "No such interview.")
-        if _value(interview.status) != "in_progress":
-            raise ApiError(409, "interview_not_in_progress", f"This interview is {_value(interview.status)}.")
-        return CallGrant(interview_id=str(key), user_id=str(auth.user.id), details=(auth.user, key))
-
-    async def plan(self, grant: CallGrant) -> CallPlan:
-        user, key = grant.details
-        app = self._app
-        db = app[appkeys.DATABASE]
-        interview = await db.get_interview(key, user.id)
-        if interview is None or _value(interview.status) != "in_progress":
-            raise ApiError(409, "interview_not_in_progress", "This interview is no longer in progress.")
-        history = [ChatMessage(_value(m.role), m.content) for m in await db.list_messages(key)]
-        settings = app[appkeys.SETTINGS]
-        await db.record_activity(key, 0.0)
-        context = InterviewContext(
-            role=interview.role,
-            interview_type=_value(interview.interview_type),
-            experience_level=_value(interview.experience_level),
-            duration_minutes=interview.duration_minutes,
-            candidate_name=user.full_name,
-            seed=str(key),
-        )
-        # Nothing below awaits before the plan is handed over: whoever opens the call owns these two from here
-        # (``on_closed`` once a call ran, ``release`` if opening failed).
-        writer = TranscriptWriter(db, key)
-        activity = CallActivity(db, key, every_s=min(30.0, settings.abandon_after_s / 4))
-
-        def on_event(call: Any, event: SessionEvent) -> None:
-            activity.on_event(call, event)
-            writer.on_event(call, event)
-
-        async def release() -> None:
-            await writer.close()
-            await activity.close()
-
-        async def on_closed(call: Any) -> None:
-            await release()
-            if call.end_reason in COMPLETING_REASONS:
-                await db.complete_interview(key, user.id)
-                log.info("interview %s completed (%s)", key, call.end_reason)
-                await app[appkeys.FEEDBACK].interview_completed(key)
-
-        return CallPlan(
-            interview_id=str(key),
-            context=context,
-            user_id=grant.user_id,
-            history=history,
-            elapsed_before=interview.active_seconds or 0.0,
-            on_event=on_event,
-            on_closed=on_closed,
-            release=release,
-        )
-
-
-def _value(enum_or_str: Any) -> Any:
-    return getattr(enum_or_str, "value", enum_or_str)
 
 
 class IdleInterviewSweep:

@@ -18,6 +18,7 @@ from typing import Any
 from voice_agent.feedback.generate import write_feedback
 from voice_agent.feedback.speech_metrics import Line
 from voice_agent.providers.base import InterviewContext, LanguageModel
+from web.values import enum_value
 
 log = logging.getLogger(__name__)
 
@@ -27,14 +28,10 @@ RETRY_DELAYS_S = (5.0,)
 STALE_PENDING = timedelta(minutes=2)
 
 
-def _value(enum_or_str: Any) -> Any:
-    return getattr(enum_or_str, "value", enum_or_str)
-
-
 def stt_of(messages: list[Any]) -> str | None:
     """The speech recognition that heard most of the candidate's lines."""
     names = Counter(
-        (m.metrics or {}).get("stt") for m in messages if _value(m.role) == "user" and isinstance(m.metrics, dict)
+        (m.metrics or {}).get("stt") for m in messages if enum_value(m.role) == "user" and isinstance(m.metrics, dict)
     )
     names.pop(None, None)
     return names.most_common(1)[0][0] if names else None
@@ -52,7 +49,7 @@ class FeedbackService:
     async def interview_completed(self, interview_id: uuid.UUID) -> None:
         """Start writing the report (once; a report already ready or being written is left alone)."""
         feedback = await self._db.get_feedback(interview_id)
-        if feedback is not None and _value(feedback.status) == "pending":
+        if feedback is not None and enum_value(feedback.status) == "pending":
             self._start(interview_id)
 
     async def retry(self, interview_id: uuid.UUID) -> None:
@@ -80,8 +77,8 @@ class FeedbackService:
         lines = [Line.from_message(m) for m in messages]
         context = InterviewContext(
             role=interview.role,
-            interview_type=_value(interview.interview_type),
-            experience_level=_value(interview.experience_level),
+            interview_type=enum_value(interview.interview_type),
+            experience_level=enum_value(interview.experience_level),
             duration_minutes=interview.duration_minutes,
             candidate_name=user.full_name if user else "",
             seed=str(interview_id),

@@ -71,12 +71,12 @@ async def origin_check(request: web.Request, handler: Any) -> web.StreamResponse
         if request.headers.get("Sec-Fetch-Site") == "cross-site":
             raise ApiError(403, "forbidden_origin", "Cross-site requests are not allowed.")
         origin = request.headers.get("Origin")
-        if origin is not None and not _origin_allowed(request, origin):
+        if origin is not None and not origin_allowed(request, origin):
             raise ApiError(403, "forbidden_origin", "This origin may not make changes here.")
     return await handler(request)
 
 
-def _origin_allowed(request: web.Request, origin: str) -> bool:
+def origin_allowed(request: web.Request, origin: str) -> bool:
     origin = origin.rstrip("/")
     if origin in request.app[appkeys.SETTINGS].public_origins:
         return True
@@ -95,3 +95,20 @@ async def add_security_headers(request: web.Request, response: web.StreamRespons
         response.headers.setdefault("Strict-Transport-Security", f"max-age={max_age}")
     if request.path.startswith("/api/"):
         response.headers.setdefault("Cache-Control", "no-store")
+
+
+@web.middleware
+async def count_requests(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Count HTTP requests by route (the pattern, not the path) and status."""
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        route = request.match_info.route.resource
+        name = route.canonical if route is not None else "unmatched"
+        request.app[appkeys.MONITOR].http_requests.labels(name, request.method, str(status)).inc()

@@ -18,9 +18,9 @@ from aiohttp import web
 from signaling.live_call import LiveCall
 from signaling.recording import CallRecorder
 from web import appkeys
-from web.api import interview_id
 from web.auth import require_auth
 from web.errors import ApiError
+from web.request_params import interview_id
 
 log = logging.getLogger(__name__)
 

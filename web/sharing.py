@@ -21,6 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from web import appkeys
+from web.metrics import call_status
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,6 @@ def worker_name() -> str:
 
 async def worker_snapshot(app: web.Application, samples: int = SHARED_SAMPLES) -> dict[str, Any]:
     """What this worker shares: identity, live calls, counts since start, recent latencies and usage."""
-    from web.monitoring import call_status
 
     monitor = app[appkeys.MONITOR]
     worker = app[appkeys.WORKER]
