@@ -105,7 +105,6 @@ async def _calls_ctx(app: web.Application) -> AsyncIterator[None]:
     calls = CallRegistry(on_change=app[appkeys.MONITOR].changed.set)
     app[appkeys.CALLS] = calls
     yield
-    await calls.close_all("server_shutdown")
 
 
 async def _sweep_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -121,6 +120,8 @@ async def _sweep_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _close_calls_on_shutdown(app: web.Application) -> None:
+    """The one place calls end when the server stops (``runner.cleanup()`` runs it before anything is closed):
+    each gets an ``ended`` event of reason ``server_shutdown`` and its transcript is flushed."""
     await app[appkeys.CALLS].close_all("server_shutdown")
 
 

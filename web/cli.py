@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import json
 import logging
-import os
 import sys
 import textwrap
 from typing import Any
@@ -43,6 +42,8 @@ def _serve(args: argparse.Namespace) -> int:
             print(f"mock-interviewer: {exc}", file=sys.stderr)
             return 2
         return supervisor.run()
+    from web.server import run_event_loop, serve
+
     try:
         run_event_loop(serve(settings, reuse_port=args.worker), settings.event_loop)
     except Exception:
@@ -50,59 +51,6 @@ def _serve(args: argparse.Namespace) -> int:
         logging.getLogger("mock_interviewer").exception("the server failed")
         return 1
     return 0
-
-
-def run_event_loop(main: Any, kind: str = "uvloop") -> Any:
-    """Run ``main`` on uvloop (libuv: less Python work per socket event, measured in the README's performance
-    section) or on asyncio's own loop."""
-    if kind == "uvloop":
-        import uvloop
-
-        return uvloop.run(main)
-    return asyncio.run(main)
-
-
-async def serve(settings: Settings, reuse_port: bool = False) -> None:
-    """Run the server until SIGTERM or SIGINT, then shut down gracefully: stop taking calls (``/readyz`` says 503
-    for ``DRAIN_GRACE_S``), end every call with an ``ended`` event (its transcript is flushed), close, exit; all
-    within ``SHUTDOWN_TIMEOUT_S``. ``reuse_port``: one of several workers sharing the port (``SO_REUSEPORT``)."""
-    import signal
-
-    from aiohttp import web
-
-    from web import appkeys
-    from web.app import create_app
-    from web.server import build_runner
-
-    log = logging.getLogger("mock_interviewer")
-    # Handlers first: a SIGTERM while the providers load (a slow worker of several) still shuts down gracefully.
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    app = create_app(settings)
-    runner = build_runner(app, settings)
-    await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port, reuse_port=reuse_port or None)
-    await site.start()
-    log.info(
-        "ready on http://%s:%d (pid %d; media host addresses: %s)",
-        settings.host,
-        settings.port,
-        os.getpid(),
-        ",".join(settings.media_addresses or ["all interfaces"]),
-    )
-    await stop.wait()
-    log.info("shutting down: no new calls; ending %d live call(s)", len(app[appkeys.CALLS]))
-    app[appkeys.DRAINING].set()
-    try:
-        async with asyncio.timeout(settings.shutdown_timeout_s):
-            await asyncio.sleep(settings.drain_grace_s)
-            await app[appkeys.CALLS].close_all("server_shutdown")
-            await runner.cleanup()
-    except TimeoutError:
-        log.error("shutdown took longer than %.0f s; exiting anyway", settings.shutdown_timeout_s)
-    log.info("stopped")
 
 
 def _call(args: argparse.Namespace) -> int:
