@@ -119,10 +119,10 @@ def load_question_banks(folder: Path | None = None) -> QuestionBanks:
 
 def _operator_files(folder: Path) -> dict[str, Path]:
     if not folder.is_dir():
-        raise QuestionBankError(f"{folder}: not a folder (QUESTION_BANKS_DIR)")
+        raise QuestionBankError(f"{folder}: not a folder")
     paths = sorted(folder.glob("*.toml"))
     if not paths:
-        raise QuestionBankError(f"{folder}: no bank files (*.toml) in it (QUESTION_BANKS_DIR)")
+        raise QuestionBankError(f"{folder}: no bank files (*.toml) in it")
     for path in paths:
         if path.stem not in BANK_FILES:
             known = ", ".join(f"{name}.toml" for name in BANK_FILES)
