@@ -30,9 +30,9 @@ def wheel_names(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
         else:
             shutil.copy2(entry, source / entry.name)
     out = work / "dist"
+    offline = ["--no-deps", "--no-build-isolation", "--no-index", "--disable-pip-version-check", "--quiet"]
     build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index"]
-        + ["--disable-pip-version-check", "--quiet", "-w", str(out), str(source)],
+        [sys.executable, "-m", "pip", "wheel", *offline, "-w", str(out), str(source)],
         capture_output=True,
         text=True,
         timeout=300,
