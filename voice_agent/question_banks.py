@@ -159,8 +159,9 @@ class _Where:
         for key in value:
             if key not in allowed:
                 raise self.error(f"unknown field {key!r} (known: {', '.join(sorted(allowed))})")
-        for key in sorted(required - value.keys()):
-            raise self.error(f"{key!r} is missing")
+        missing = sorted(required - value.keys())
+        if missing:
+            raise self.error(f"{missing[0]!r} is missing")
         return value
 
     def text(self, table: dict[str, Any], key: str) -> str:
