@@ -27,7 +27,7 @@ def _serve(args: argparse.Namespace) -> int:
         overrides["workers"] = args.workers
     settings = Settings(**overrides)
     configure_logging(settings.log_level, settings.log_format)
-    problem = settings.secret_key_problem()
+    problem = settings.secret_key_problem() or settings.question_banks_problem()
     if problem:
         logging.getLogger("mock_interviewer").error("refusing to start: %s", problem)
         print(f"mock-interviewer: {problem}", file=sys.stderr)

@@ -22,6 +22,7 @@ from voice_agent.providers.openai_stt import OpenAITranscriptionOptions
 from voice_agent.providers.openai_tts import OpenAISpeechOptions
 from voice_agent.providers.registry import ProviderConfig
 from voice_agent.providers.whisper_stt import WhisperOptions
+from voice_agent.question_banks import QuestionBankError, load_question_banks
 from voice_agent.session import SessionOptions
 from voice_agent.vad import VadOptions
 
@@ -129,6 +130,11 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(20.0, gt=0, description="a language-model request or stalled stream fails after")
     llm_max_tokens: int = Field(400, ge=50, description="longest interviewer reply, in tokens")
     provider_timeout_s: float = Field(15.0, gt=0, description="a speech request or stalled stream fails after")
+    question_banks_dir: Path | None = Field(
+        None,
+        description="folder of TOML question banks for the scripted interviewer, each replacing the built-in "
+        "bank of its file name",
+    )
 
     whisper_model: str = Field("", description="faster-whisper model folder (empty: bundled tiny.en)")
     whisper_beam_size: int = 5
@@ -177,6 +183,11 @@ class Settings(BaseSettings):
     @field_validator("secret_key", "status_token", "turn_secret", mode="before")
     @classmethod
     def _empty_secret_is_unset(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @field_validator("question_banks_dir", mode="before")
+    @classmethod
+    def _empty_folder_is_unset(cls, value: Any) -> Any:
         return None if value == "" else value
 
     @field_validator("trusted_proxies", "metrics_allow", mode="before")
@@ -276,6 +287,16 @@ class Settings(BaseSettings):
             "`python -c 'import secrets; print(secrets.token_urlsafe(48))'` and give the same value to every host."
         )
 
+    def question_banks_problem(self) -> str | None:
+        """Why ``QUESTION_BANKS_DIR`` cannot be used (the file and the field at fault), or None."""
+        if self.question_banks_dir is None:
+            return None
+        try:
+            load_question_banks(self.question_banks_dir)
+        except QuestionBankError as exc:
+            return f"QUESTION_BANKS_DIR: {exc}"
+        return None
+
     @property
     def resolved_database_url(self) -> str:
         """``DATABASE_URL``, or the SQLite file in ``DATA_DIR``."""
@@ -352,6 +373,7 @@ class Settings(BaseSettings):
             ),
             hibari_voice=self.hibari_voice,
             hibari_workers=self.tts_workers,
+            question_banks_dir=self.question_banks_dir,
         )
 
     def session_options(self) -> SessionOptions:

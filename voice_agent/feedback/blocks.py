@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 from voice_agent.feedback.speech_metrics import Line, group_answers
 from voice_agent.providers.base import InterviewContext
-from voice_agent.question_plans import Question, build_plan
+from voice_agent.question_banks import Question, QuestionBanks
+from voice_agent.question_plans import BUILTIN_BANKS, build_plan
 
 _WORDS = re.compile(r"[a-z0-9']+")
 HEAD_WORDS = 8
@@ -50,9 +51,11 @@ def last_question_sentence(text: str) -> str:
     return questions[-1] if questions else text.strip()
 
 
-def question_blocks(lines: Sequence[Line], context: InterviewContext) -> list[QuestionBlock]:
-    """The answered questions of an interview, in order."""
-    plan = build_plan(context)
+def question_blocks(
+    lines: Sequence[Line], context: InterviewContext, banks: QuestionBanks = BUILTIN_BANKS
+) -> list[QuestionBlock]:
+    """The answered questions of an interview, in order (``banks``: the ones the interviewer asked from)."""
+    plan = build_plan(context, banks)
     blocks: list[QuestionBlock] = []
     by_plan: dict[str, QuestionBlock] = {}
     current: QuestionBlock | None = None

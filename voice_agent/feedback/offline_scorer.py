@@ -37,8 +37,10 @@ from dataclasses import dataclass
 from voice_agent.feedback.blocks import QuestionBlock, question_blocks
 from voice_agent.feedback.report import FeedbackReport, QuestionNote, clamp_score, filler_reliability
 from voice_agent.feedback.speech_metrics import Line, SpeechMetrics, compute_speech_metrics, count_words
+from voice_agent.keywords import covered_key_points, mentions_any
 from voice_agent.providers.base import InterviewContext
-from voice_agent.question_plans import KeyPoint, covered_key_points, mentions_any
+from voice_agent.question_banks import KeyPoint, QuestionBanks
+from voice_agent.question_plans import BUILTIN_BANKS
 
 SCORED_BY = "offline rules"
 TASK_WORDS = (
@@ -386,10 +388,12 @@ def stronger_answer(assessment: AnswerAssessment) -> str:
     )
 
 
-def offline_report(lines: Sequence[Line], context: InterviewContext, stt_name: str | None) -> FeedbackReport:
-    """The whole report, scored by the rules of this module."""
+def offline_report(
+    lines: Sequence[Line], context: InterviewContext, stt_name: str | None, banks: QuestionBanks = BUILTIN_BANKS
+) -> FeedbackReport:
+    """The whole report, scored by the rules of this module (``banks``: the ones the interviewer asked from)."""
     speech = compute_speech_metrics(lines)
-    assessments = [assess(block) for block in question_blocks(lines, context)]
+    assessments = [assess(block) for block in question_blocks(lines, context, banks)]
     return FeedbackReport(
         **score(assessments, speech),
         strengths=strengths_of(assessments, speech) or ["You joined the interview."],

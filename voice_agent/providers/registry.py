@@ -10,6 +10,7 @@ import importlib
 import inspect
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -39,6 +40,8 @@ class ProviderConfig(BaseModel):
     anthropic: ChatOptions = Field(default_factory=ChatOptions)
     openai_llm: ChatOptions = Field(default_factory=ChatOptions)
     openai_tts: OpenAISpeechOptions = Field(default_factory=OpenAISpeechOptions)
+    #: An operator's question banks for the scripted interviewer (``QUESTION_BANKS_DIR``); None: the built-in ones.
+    question_banks_dir: Path | None = None
 
 
 def _offline_stt(config: ProviderConfig) -> Any:
@@ -55,8 +58,10 @@ def _pocketsphinx_stt(config: ProviderConfig) -> Any:
 
 def _offline_llm(config: ProviderConfig) -> Any:
     from voice_agent.providers.scripted import ScriptedInterviewer
+    from voice_agent.question_banks import load_question_banks
 
-    return ScriptedInterviewer()
+    # A broken bank folder raises QuestionBankError here: the server refuses to start.
+    return ScriptedInterviewer(load_question_banks(config.question_banks_dir))
 
 
 def _offline_tts(config: ProviderConfig) -> Any:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from voice_agent.interview import END_OF_INTERVIEW_MARKER, format_minutes
+from voice_agent.keywords import TRADEOFF_KEYWORDS, covered_key_points, mentions_any
 from voice_agent.providers.base import (
     ChatMessage,
     InterviewContext,
@@ -29,14 +30,8 @@ from voice_agent.providers.base import (
     ProviderError,
     ReplyRequest,
 )
-from voice_agent.question_plans import (
-    TRADEOFF_KEYWORDS,
-    Question,
-    build_plan,
-    covered_key_points,
-    display_role,
-    mentions_any,
-)
+from voice_agent.question_banks import Question, QuestionBanks
+from voice_agent.question_plans import BUILTIN_BANKS, build_plan, display_role
 
 #: Below this many seconds left, the interviewer closes instead of asking anything more.
 CLOSING_SECONDS = 75
@@ -152,9 +147,13 @@ class Progress:
 
 class ScriptedInterviewer:
     """A ``LanguageModel`` that interviews from a question plan with rule-based follow-ups; no model, no
-    network. It writes no free-form JSON: feedback comes from the offline scorer."""
+    network. It writes no free-form JSON: feedback comes from the offline scorer, which reads the same
+    ``banks`` (the built-in ones unless an operator configured their own)."""
 
     name = "scripted"
+
+    def __init__(self, banks: QuestionBanks = BUILTIN_BANKS) -> None:
+        self.banks = banks
 
     async def stream_reply(self, request: ReplyRequest, usage: LlmUsage | None = None) -> AsyncIterator[str]:
         """Yield the next interviewer line word by word (each word with its following space)."""
@@ -182,7 +181,7 @@ class ScriptedInterviewer:
     def compose_reply(self, request: ReplyRequest) -> str:
         """The whole next interviewer line for this request (what ``stream_reply`` streams)."""
         context = request.context
-        plan = build_plan(context)
+        plan = build_plan(context, self.banks)
         progress = read_progress(plan, request.messages)
         name = first_name(context.candidate_name)
         remaining = context.duration_minutes * 60 - request.elapsed_seconds
