@@ -156,6 +156,7 @@ async def test_a_deeply_nested_message_on_a_ws_call_is_invalid_json_and_the_call
         await until(lambda: live.inbound_frames > frames + 10, timeout=10)
         await call.hang_up()
         assert call.ended_reason() == "candidate_ended"
+        await until(lambda: call.close_code is not None, timeout=10)  # the close frame follows `ended`
         assert call.close_code == aiohttp.WSCloseCode.OK
     finally:
         await call.close()
