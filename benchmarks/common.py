@@ -64,6 +64,9 @@ def server_process(env: dict[str, str] | None = None, data_dir: Path | None = No
         "PORT": str(port),
         "LOG_LEVEL": "WARNING",
         "WORKERS": "1",
+        # Every simulated candidate calls from 127.0.0.1 and many start at once: lift the per-address cap on
+        # calls still connecting (an abuse guard, not a capacity limit).
+        "MAX_PENDING_CALLS_PER_ADDRESS": "10000",
         **(env or {}),
     }
     if data_dir is not None:

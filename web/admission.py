@@ -102,7 +102,12 @@ def check_pending(app: web.Application, grant: CallGrant, client_address: str) -
         return
     oldest = min((c.started_monotonic for c in pending), default=time.monotonic())
     wait = max(1, math.ceil(oldest + settings.connect_timeout_s - time.monotonic()))
-    log.warning("refused a call from %s: %d calls from there not connected yet", client_address, len(pending))
+    log.warning(
+        "refused a call from %s: %d calls from there not connected yet, %d being opened",
+        client_address,
+        len(pending),
+        calls.opening_from(client_address),
+    )
     raise ApiError(
         429,
         "too_many_pending_calls",
