@@ -197,7 +197,7 @@ async def _client_main(
     from benchmarks.rtc_client import BenchCall, Utterance, new_http, post_json
     from benchmarks.seed_budget import ANSWERS
     from signaling.aiortc_patches import restrict_host_addresses
-    from signaling.loopback import create_interview, sign_in
+    from signaling.client.api import create_interview, sign_in
 
     restrict_host_addresses(["127.0.0.1"])
     utterances = [Utterance(text, packets) for text, packets in zip(ANSWERS, answers, strict=True)]

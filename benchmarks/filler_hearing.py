@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import write_result
 from benchmarks.stt_hearing import SENTENCES, through_opus, to_16k_float, words
-from signaling.loopback import speak
+from signaling.client.audio import speak
 from voice_agent.providers.whisper_stt import DISFLUENT_PROMPT, WhisperOptions, WhisperSpeechToText
 
 #: Answers with fillers, and how many of each filler each says.

@@ -32,7 +32,8 @@ from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from benchmarks.common import write_result
 from benchmarks.seed_budget import ANSWERS
 from signaling.aiortc_patches import restrict_host_addresses, rtc_configuration, use_speech_jitter_buffer
-from signaling.loopback import MicrophoneTrack, speak
+from signaling.client.audio import speak
+from signaling.client.webrtc import MicrophoneTrack
 
 IMPAIRED = {"drop": 0.02, "delay": 0.02, "delay_s": 0.03}
 

@@ -31,7 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import percentiles, server_process, write_result
 from benchmarks.seed_budget import ANSWERS, FINAL_AFTER_S, LLM_FIRST_TOKEN_S, TTS_FIRST_AUDIO_S
-from signaling.loopback import Answer, run_interview
+from signaling.client.base import Answer
+from signaling.client.interview import run_interview
+from signaling.client.media_setup import prepare_client_process
 
 PROFILES: dict[str, dict[str, str]] = {
     "offline": {},
@@ -162,6 +164,7 @@ def main() -> dict[str, Any]:
     parser.add_argument("--barge-ins", type=int, default=5, help="calls that talk over the greeting")
     parser.add_argument("--profile", action="append", choices=list(PROFILES), help="default: every profile")
     args = parser.parse_args()
+    prepare_client_process("http://127.0.0.1")  # every profile's server runs on this machine
     results = {p: run_profile(p, args.turns, args.barge_ins) for p in (args.profile or list(PROFILES))}
     path = write_result(
         "latency", {"turns": args.turns, "seed_sum_of_parts_ms": SEED_SUM_OF_PARTS_MS, "profiles": results}

@@ -90,7 +90,7 @@ class Utterance:
 
 def prepare_answers(texts: list[str]) -> list[Utterance]:
     """Each answer spoken by eSpeak NG (the loopback client's voice) and encoded once."""
-    from signaling.loopback import speak
+    from signaling.client.audio import speak
 
     return [Utterance(text, encode_opus(speak(text))) for text in texts]
 

@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from signaling.loopback import speak
+from signaling.client.audio import speak
 from voice_agent.audio import PcmResampler
 from voice_agent.providers.whisper_stt import WhisperSpeechToText
 

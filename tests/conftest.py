@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from signaling.client.media_setup import prepare_client_process
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.deepgram import FakeDeepgram
 from tests.fakes.openai import FakeOpenAI
@@ -88,6 +89,14 @@ async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runn
     runner, running = await start_server(test_settings(tmp_path_factory.mktemp("server")))
     yield running
     await runner.cleanup()
+
+
+@pytest.fixture
+def loopback_client_process() -> None:
+    """This process set up for the loopback client as its entry points set theirs up (ICE host candidates on
+    127.0.0.1, the speech jitter buffer): for a test whose server runs in another process, so that no server
+    started here has done it."""
+    prepare_client_process("http://127.0.0.1")
 
 
 @pytest.fixture

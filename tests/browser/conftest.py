@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, Playwright, async_playwright
 
-from signaling.loopback import speak, write_wav
+from signaling.client.audio import speak, write_wav
 from tests.conftest import RunningServer
 from web import appkeys
 

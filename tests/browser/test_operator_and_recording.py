@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from playwright.async_api import expect
 
-from signaling.loopback import Answer, new_http_session, run_interview
+from signaling.client.api import new_http_session
+from signaling.client.base import Answer
+from signaling.client.interview import run_interview
 from tests.browser.conftest import Visit
 
 

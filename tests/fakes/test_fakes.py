@@ -52,7 +52,7 @@ def silence(seconds: float) -> np.ndarray:
 
 def spoken_16k(text: str) -> np.ndarray:
     """eSpeak NG speech of ``text`` at 16 kHz (the loopback client's candidate voice)."""
-    from signaling.loopback import speak
+    from signaling.client.audio import speak
     from voice_agent.audio import PcmResampler
 
     resampler = PcmResampler(RATE)

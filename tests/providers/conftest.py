@@ -7,7 +7,7 @@ import functools
 import numpy as np
 import pytest
 
-from signaling.loopback import speak
+from signaling.client.audio import speak
 from voice_agent.audio import PcmResampler
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from signaling.loopback import Answer, run_interview
+from signaling.client.base import Answer
+from signaling.client.interview import run_interview
 from tests.conftest import start_server, test_settings
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

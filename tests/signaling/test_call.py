@@ -14,7 +14,8 @@ import wave
 
 import numpy as np
 
-from signaling.loopback import Answer, run_interview
+from signaling.client.base import Answer
+from signaling.client.interview import run_interview
 from voice_agent.audio import rms_dbfs
 from voice_agent.providers.base import InterviewContext, ReplyRequest
 from voice_agent.providers.scripted import ScriptedInterviewer

@@ -13,7 +13,8 @@ import uvloop
 from aiortc import RTCPeerConnection
 
 from signaling.aiortc_patches import restrict_host_addresses, restrict_port_range, rtc_configuration
-from signaling.loopback import LoopbackCall, ServerBusy, create_interview, new_http_session, sign_in
+from signaling.client.api import ServerBusy, create_interview, new_http_session, sign_in
+from signaling.client.webrtc import LoopbackCall
 from tests.conftest import start_server, test_settings
 from tests.signaling.test_port_range_patch import free_udp_range
 

@@ -8,7 +8,8 @@ import gc
 import aiohttp
 from aiortc import RTCPeerConnection
 
-from signaling.loopback import LoopbackCall, create_interview, new_http_session, sign_in
+from signaling.client.api import create_interview, new_http_session, sign_in
+from signaling.client.webrtc import LoopbackCall
 from tests.conftest import start_server, test_settings
 
 INTERVIEW = {"role": "Data Scientist", "interview_type": "technical", "duration_minutes": 10}

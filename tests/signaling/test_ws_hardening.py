@@ -17,9 +17,10 @@ import time
 import aiohttp
 import numpy as np
 
-from signaling.loopback import LoopbackCall, create_interview, new_http_session, sign_in
+from signaling.client.api import create_interview, new_http_session, sign_in
+from signaling.client.webrtc import LoopbackCall
+from signaling.client.websocket import WsLoopbackCall, stream_url
 from signaling.messages import parse_client_message
-from signaling.ws_loopback import WsLoopbackCall, stream_url
 from signaling.ws_stream import StreamLimits, TokenBucket
 from tests.conftest import start_server, test_settings
 from tests.signaling.test_call import INTERVIEW

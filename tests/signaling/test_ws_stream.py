@@ -20,8 +20,11 @@ import time
 import aiohttp
 import numpy as np
 
-from signaling.loopback import Answer, LoopbackCall, create_interview, new_http_session, run_interview, sign_in
-from signaling.ws_loopback import WsLoopbackCall, stream_url
+from signaling.client.api import create_interview, new_http_session, sign_in
+from signaling.client.base import Answer
+from signaling.client.interview import run_interview
+from signaling.client.webrtc import LoopbackCall
+from signaling.client.websocket import WsLoopbackCall, stream_url
 from tests.conftest import start_server, test_settings
 from tests.signaling.test_call import (
     INTERVIEW,

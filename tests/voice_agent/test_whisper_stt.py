@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from benchmarks.stt_hearing import through_opus, to_16k_float
-from signaling.loopback import speak
+from signaling.client.audio import speak
 from voice_agent.providers.whisper_stt import WhisperOptions, WhisperSpeechToText
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import update
 
 from db.engine import create_engine
 from db.models import AuthSession
-from signaling.loopback import LoopbackCall
+from signaling.client.webrtc import LoopbackCall
 from tests.conftest import RunningServer, start_server, test_settings
 from web import appkeys
 from web.security import read_token

@@ -13,7 +13,7 @@ import wave
 from pathlib import Path
 
 from benchmarks.common import free_port
-from signaling.loopback import speak, write_wav
+from signaling.client.audio import speak, write_wav
 
 BIN = Path(sys.executable).parent
 

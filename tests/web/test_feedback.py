@@ -13,7 +13,9 @@ from sqlalchemy import update
 
 from db.engine import create_engine
 from db.models import Feedback
-from signaling.loopback import Answer, new_http_session, run_interview
+from signaling.client.api import new_http_session
+from signaling.client.base import Answer
+from signaling.client.interview import run_interview
 from tests.conftest import start_server, test_settings
 from tests.providers.test_llm_feedback import VALID
 from web import appkeys

@@ -10,7 +10,8 @@ from aioice import stun
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
 from signaling.aiortc_patches import restrict_port_range, rtc_configuration
-from signaling.loopback import LoopbackCall, create_interview, new_http_session, sign_in
+from signaling.client.api import create_interview, new_http_session, sign_in
+from signaling.client.webrtc import LoopbackCall
 from signaling.sdp import announce_public_ip
 from tests.conftest import start_server, test_settings
 

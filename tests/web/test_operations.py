@@ -16,11 +16,15 @@ from pathlib import Path
 import aiohttp
 import av
 import numpy as np
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from benchmarks.common import free_port
 from db.repository import Database
-from signaling.loopback import Answer, LoopbackCall, create_interview, new_http_session, run_interview, sign_in
+from signaling.client.api import create_interview, new_http_session, sign_in
+from signaling.client.base import Answer
+from signaling.client.interview import run_interview
+from signaling.client.webrtc import LoopbackCall
 from tests.conftest import start_server, test_settings
 from web import appkeys
 
@@ -175,6 +179,7 @@ async def test_recording_can_be_switched_off(tmp_path):
         await runner.cleanup()
 
 
+@pytest.mark.usefixtures("loopback_client_process")
 async def test_sigterm_during_a_call_ends_it_keeps_the_transcript_and_exits(tmp_path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.endswith("_PROVIDER") and not k.endswith("_API_KEY")}

@@ -13,7 +13,9 @@ import pytest
 from sqlalchemy import text
 
 from db import create_engine
-from signaling.loopback import Answer, LoopbackCall, create_interview, sign_in
+from signaling.client.api import create_interview, sign_in
+from signaling.client.base import Answer
+from signaling.client.webrtc import LoopbackCall
 from tests.web.test_operations import metric_value
 from tests.web.workers import BIN, client_on_worker, random_ip, start_workers, worker_of
 
@@ -69,6 +71,7 @@ async def wait_for(predicate, timeout: float = 20.0, every: float = 0.2):
         await asyncio.sleep(every)
 
 
+@pytest.mark.usefixtures("loopback_client_process")
 async def test_the_image_command_serves_calls_on_every_worker_and_the_status_counts_them_all(tmp_path):
     command, image_env = dockerfile()
     assert command[:2] == ["mock-interviewer", "serve"]
@@ -133,6 +136,7 @@ async def test_the_image_command_serves_calls_on_every_worker_and_the_status_cou
         server.stop()
 
 
+@pytest.mark.usefixtures("loopback_client_process")
 async def test_with_redis_a_newer_call_on_another_worker_replaces_the_older_and_limits_are_shared(
     tmp_path, redis_server, postgres_cluster
 ):

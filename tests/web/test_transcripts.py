@@ -6,7 +6,9 @@ import asyncio
 import time
 import uuid
 
-from signaling.loopback import Answer, LoopbackCall, create_interview, new_http_session, sign_in
+from signaling.client.api import create_interview, new_http_session, sign_in
+from signaling.client.base import Answer
+from signaling.client.webrtc import LoopbackCall
 from tests.conftest import start_server, test_settings
 from tests.signaling.test_call import LONG_ANSWER
 from web.calls import IdleInterviewSweep

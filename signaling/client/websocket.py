@@ -21,7 +21,10 @@ from urllib.parse import urlsplit, urlunsplit
 import aiohttp
 import numpy as np
 
-from signaling.loopback import AgentRecorder, BaseLoopbackCall, CallFailed, SpeechQueue, _api
+from signaling.client.api import CallFailed, api_request
+from signaling.client.base import BaseLoopbackCall
+from signaling.client.recorder import AgentRecorder
+from signaling.client.speech_queue import SpeechQueue
 from signaling.ws_stream import MAX_MESSAGE_BYTES, FrameClock
 from voice_agent.audio import (
     OUT_FRAME_SAMPLES,
@@ -73,6 +76,7 @@ class WsAgentRecorder(AgentRecorder):
 
     def __init__(self) -> None:
         super().__init__()
+        self._to_48k = PcmResampler(OUT_SAMPLE_RATE)
         self._next_pts = 0
         self._last_arrival: float | None = None
         #: (gap, when) between consecutive messages that carried back-to-back audio (no silence between).
@@ -89,7 +93,7 @@ class WsAgentRecorder(AgentRecorder):
         samples = np.frombuffer(raw[: len(raw) // 2 * 2], dtype="<i2").astype(np.int16)
         rate = event.get("sample_rate", OUT_SAMPLE_RATE)
         if rate != OUT_SAMPLE_RATE:
-            samples = self._resampler.resample(samples, int(rate))
+            samples = self._to_48k.resample(samples, int(rate))
         self.messages += 1
         pts = event.get("pts")
         if isinstance(pts, int) and rate == OUT_SAMPLE_RATE:
@@ -137,7 +141,7 @@ class WsLoopbackCall(BaseLoopbackCall):
             )
         except aiohttp.WSServerHandshakeError as exc:
             # The refusal's JSON body is not readable through a failed upgrade: ask once more without it.
-            await _api(http, "GET", f"{self.base_url}/api/interview/stream/{interview_id}")
+            await api_request(http, "GET", f"{self.base_url}/api/interview/stream/{interview_id}")
             raise CallFailed(f"the stream was refused ({exc.status}: {exc.message})") from exc
         loop = asyncio.get_running_loop()
         self._reader = loop.create_task(self._read(self.ws), name="ws-loopback-reader")
@@ -162,9 +166,9 @@ class WsLoopbackCall(BaseLoopbackCall):
             if event.get("type") == "audio":
                 self.recorder.on_audio(event, now)
             else:
-                self._add_event(event)
+                self.add_event(event)
         self.close_code = ws.close_code
-        self._changed.set()
+        self.wake_waiters()
 
     async def _write(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         """The one task that writes: every 20 ms, the control messages queued by ``send``, then 20 ms of the
