@@ -44,6 +44,9 @@ def server_env(data_dir: Path, port: int, **extra: str) -> dict[str, str]:
             "AUTH_RATE_LIMIT_PER_MINUTE": "100000",
             "RECORDINGS": "false",
             "STATUS_PUBLISH_INTERVAL_S": "0.5",
+            # A client is pinned to a worker by its one kept-alive connection (``new_client``), idle while a call
+            # runs: the server must not close it after the production idle timeout.
+            "HTTP_IDLE_TIMEOUT_S": "300",
             **extra,
         }
     )
