@@ -48,6 +48,16 @@ def _configured_host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
     return chosen
 
 
+def is_loopback_host(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and 'localhost'."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def restrict_host_addresses(addresses: Sequence[str] | None) -> None:
     """Offer ICE host candidates on exactly these addresses (None: every interface but loopback, aioice's
     own behaviour). Process-wide: aioice reads it from a module function."""

@@ -15,7 +15,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
-from signaling.aiortc_patches import parse_ice_servers
+from signaling.aiortc_patches import is_loopback_host, parse_ice_servers
 from voice_agent.providers.chat import ChatOptions
 from voice_agent.providers.deepgram_stt import DeepgramOptions
 from voice_agent.providers.openai_stt import OpenAITranscriptionOptions
@@ -25,16 +25,6 @@ from voice_agent.providers.whisper_stt import WhisperOptions
 from voice_agent.question_banks import QuestionBankError, load_question_banks
 from voice_agent.session import SessionOptions
 from voice_agent.vad import VadOptions
-
-
-def is_loopback_host(host: str) -> bool:
-    """True for 127.0.0.0/8, ::1 and 'localhost'."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class Settings(BaseSettings):

@@ -4,22 +4,15 @@ server in the same process has its own settings for them."""
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
-from signaling.aiortc_patches import restrict_host_addresses, use_speech_jitter_buffer
+from signaling.aiortc_patches import is_loopback_host, restrict_host_addresses, use_speech_jitter_buffer
 
 
 def server_is_local(server_url: str) -> bool:
     """Whether the server's URL names this machine's loopback (127.0.0.0/8, ::1, ``localhost``)."""
-    host = urlsplit(server_url).hostname or "127.0.0.1"
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback_host(urlsplit(server_url).hostname or "127.0.0.1")
 
 
 def prepare_client_process(server_url: str, media_addresses: Sequence[str] | None = None) -> None:
