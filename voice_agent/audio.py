@@ -135,7 +135,7 @@ class SilenceTrimmer:
     so nothing loud is ever delayed.
     """
 
-    def __init__(self, sample_rate: int, threshold: float = 0.01, keep_lead_s: float = 0.03, keep_tail_s: float = 0.2):
+    def __init__(self, sample_rate: int, keep_lead_s: float, threshold: float = 0.01, keep_tail_s: float = 0.2):
         self.threshold = threshold
         self.keep_lead = int(keep_lead_s * sample_rate)
         self.keep_tail = int(keep_tail_s * sample_rate)

@@ -21,6 +21,7 @@ from voice_agent.interview import END_OF_INTERVIEW_MARKER
 from voice_agent.outbound import OutboundAudio, Segment, played_text
 from voice_agent.providers.base import LlmUsage, Providers, ReplyRequest, TextToSpeech
 from voice_agent.sentences import SentenceSplitter
+from voice_agent.turn_options import TurnOptions
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +73,10 @@ class Reply:
         usage: LlmUsage,
         gate_open: bool = True,
         user_text: str | None = None,
+        turn: TurnOptions | None = None,
     ) -> None:
         self.request = request
+        self.turn = turn or TurnOptions()
         self.providers = providers
         self.outbound = outbound
         self.metrics = metrics
@@ -158,7 +161,7 @@ class Reply:
             self._sentences.put_nowait(None)
 
     async def _stream_from(self, llm: Any) -> None:
-        splitter = SentenceSplitter()
+        splitter = SentenceSplitter(self.turn.sentence_max_chars)
         markers = MarkerFilter()
         async for fragment in llm.stream_reply(self.request, self.usage):
             if self.metrics.llm_first_token is None:
@@ -206,7 +209,8 @@ class Reply:
                 if self.metrics.tts_first_audio is None:
                     self.metrics.tts_first_audio = self.clock()
                 if trimmer is None or chunk.sample_rate != rate:
-                    trimmer, rate = SilenceTrimmer(chunk.sample_rate), chunk.sample_rate
+                    trimmer = SilenceTrimmer(chunk.sample_rate, keep_lead_s=self.turn.tts_keep_lead_s)
+                    rate = chunk.sample_rate
                 audible = trimmer.push(chunk.samples)
                 await self._queue_frames(framer.push(resampler.resample(audible, rate)), segment)
             if trimmer is not None:

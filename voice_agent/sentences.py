@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from voice_agent.turn_options import TurnOptions
+
 # Words whose trailing period does not end a sentence.
 _ABBREVIATIONS = frozenset(
     "mr mrs ms dr prof sr jr st vs etc e.g i.e eg ie approx dept est inc ltd co corp fig no vol".split()
@@ -22,8 +24,8 @@ class SentenceSplitter:
     than ``max_chars`` is cut at its last clause break so the voice does not wait for it.
     """
 
-    def __init__(self, max_chars: int = 240) -> None:
-        self.max_chars = max_chars
+    def __init__(self, max_chars: int | None = None) -> None:
+        self.max_chars = TurnOptions().sentence_max_chars if max_chars is None else max_chars
         self._buffer = ""
 
     def push(self, fragment: str) -> list[str]:

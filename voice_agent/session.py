@@ -4,7 +4,8 @@ A transport hands it inbound audio (any rate, any layout) and pulls one 48 kHz f
 session reports what happens through a callback (state, live transcript, metrics, errors, committed lines).
 Inside, the turn manager moves listening → thinking → speaking → listening:
 
-- VAD endpointing on 16 kHz frames opens a ``Capture`` per utterance, streaming it to STT.
+- VAD endpointing on 16 kHz frames opens an ``Utterance`` per utterance (``recognition.py``), streaming it to
+  STT; it reports the recogniser's transcripts back through ``RecognitionHooks``, and the session decides.
 - At the end of the candidate's turn the final transcript starts a ``Reply`` (LLM → sentences → TTS → queue).
   During a pause the reply may start early on the interim transcript, behind a closed gate; it is kept only
   if the final transcript matches.
@@ -26,7 +27,7 @@ import av
 import numpy as np
 from pydantic import BaseModel, Field
 
-from voice_agent.audio import VAD_FRAME_SAMPLES, VAD_SAMPLE_RATE, Framer, PcmResampler
+from voice_agent.audio import FRAME_MS, VAD_FRAME_SAMPLES, VAD_SAMPLE_RATE, Framer, PcmResampler
 from voice_agent.events import (
     AgentState,
     CallEnded,
@@ -48,11 +49,11 @@ from voice_agent.providers.base import (
     Providers,
     ReplyRequest,
     SttCall,
-    SttStream,
-    Transcript,
     open_stt_call,
 )
+from voice_agent.recognition import Utterance
 from voice_agent.reply import Reply
+from voice_agent.turn_options import TurnOptions
 from voice_agent.vad import (
     SpeechEnded,
     SpeechHesitated,
@@ -61,24 +62,18 @@ from voice_agent.vad import (
     SpeechStarted,
     SpeechSustained,
     VadEndpointer,
-    VadOptions,
 )
 
 log = logging.getLogger(__name__)
 
 EventSink = Callable[[SessionEvent], None]
-#: An interim that arrived this close to the end of the speech covers it (a streaming STT's).
-INTERIM_FRESH_S = 0.3
 
 
 class SessionOptions(BaseModel):
-    """Turn-taking settings of a call."""
+    """Settings of a call: its turn-taking knobs, and how it starts and ends."""
 
-    vad: VadOptions = Field(default_factory=VadOptions)
-    stt_final_timeout_s: float = Field(8.0, description="longest wait for the final transcript")
-    early_reply: bool = Field(True, description="start the reply on a stable interim transcript")
+    turn: TurnOptions = Field(default_factory=TurnOptions)
     greet: bool = Field(True, description="the agent speaks first")
-    min_speech_ms: int = Field(250, description="voiced speech shorter than this is noise, not an answer")
     overrun_s: float = Field(120.0, description="hard stop this long after the planned duration")
     close_grace_s: float = Field(2.0, description="time allowed to finish transcripts when the call closes")
 
@@ -98,32 +93,6 @@ _WORD = re.compile(r"[a-z0-9']+")
 def same_words(a: str, b: str) -> bool:
     """Two transcripts say the same words (case and punctuation aside)."""
     return _WORD.findall(a.lower()) == _WORD.findall(b.lower())
-
-
-class Capture:
-    """One candidate utterance on its way through STT."""
-
-    def __init__(self, started: SpeechStarted, wall_start: datetime) -> None:
-        self.started = started
-        self.wall_start = wall_start
-        self.stream: SttStream | None = None
-        self.pending: list[tuple[bytes, bool]] = []
-        self.interim = ""
-        self.final: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self.sustained = False
-        self.paused = False
-        self.ended: SpeechEnded | None = None
-        self.last_voiced_time = started.time
-        self.reader: asyncio.Task[None] | None = None
-        self.interim_time = 0.0
-        self.speech_seconds = 0.0
-        self.ended_by_stt = False
-
-    def push(self, frame: bytes, is_speech: bool) -> None:
-        if self.stream is None:
-            self.pending.append((frame, is_speech))
-        else:
-            self.stream.push(frame, is_speech)
 
 
 class CallSession:
@@ -154,9 +123,10 @@ class CallSession:
         self._started_at: float | None = None
         self._inbound = PcmResampler(VAD_SAMPLE_RATE)
         self._framer = Framer(VAD_FRAME_SAMPLES)
-        self._vad = VadEndpointer(self.options.vad)
+        self.turn_options = self.options.turn
+        self._vad = VadEndpointer(self.turn_options.vad)
         self._outbound = OutboundAudio()
-        self._capture: Capture | None = None
+        self._utterance: Utterance | None = None
         self._stt: SttCall | object = providers.stt
         self._reply: Reply | None = None
         self._speculative: Reply | None = None
@@ -201,14 +171,13 @@ class CallSession:
         try:
             await self._interrupt_replies(reason="closing")
             # Lines already spoken are finished and stored before anything is cancelled.
-            capture, self._capture = self._capture, None
-            if capture is not None:
-                finishing = self._spawn(self._finish_capture(capture, self.clock(), reply=False))
-                self._finishing.add(finishing)
+            utterance, self._utterance = self._utterance, None
+            if utterance is not None:
+                self._finish_in_background(utterance, self.clock(), reply=False)
             if self._finishing:
                 await asyncio.wait(set(self._finishing), timeout=self.options.close_grace_s)
-            if capture is not None:
-                await self._release_capture(capture)
+            if utterance is not None:
+                await utterance.aclose()
             me = asyncio.current_task()
             others = [t for t in self._tasks if t is not me]
             for task in others:
@@ -250,176 +219,134 @@ class CallSession:
             self._on_frame(frame.tobytes(), now)
 
     def _on_frame(self, frame: bytes, now: float) -> None:
-        capture = self._capture
+        utterance = self._utterance
         events = self._vad.process(frame, now)
-        if capture is not None and capture.ended is None:
-            capture.push(frame, self._vad.voiced)
-            if self._vad.voiced:
-                capture.last_voiced_time = now
+        if utterance is not None and utterance.ended is None:
+            utterance.push(frame, self._vad.voiced, now)
         for event in events:
             if isinstance(event, SpeechStarted):
-                self._begin_capture(event)
-            elif self._capture is None:
+                self._begin_utterance(event)
                 continue
-            elif isinstance(event, SpeechSustained):
-                self._on_sustained(self._capture)
+            utterance = self._utterance
+            if utterance is None:
+                continue
+            if isinstance(event, SpeechSustained):
+                self._on_sustained(utterance)
             elif isinstance(event, SpeechHesitated):
-                self._on_hesitation(self._capture, event)
+                self._on_hesitation(utterance, event)
             elif isinstance(event, SpeechPaused):
-                self._on_pause(self._capture, event)
+                self._on_pause(utterance, event)
             elif isinstance(event, SpeechResumed):
-                self._on_resume(self._capture)
+                self._on_resume(utterance)
             elif isinstance(event, SpeechEnded):
-                self._on_speech_end(self._capture, event)
+                self._on_speech_end(utterance, event)
 
     # ------------------------------------------------------------------ the candidate's turn
 
-    def _begin_capture(self, started: SpeechStarted) -> None:
+    def _begin_utterance(self, started: SpeechStarted) -> None:
         wall = datetime.now(UTC) - timedelta(seconds=self.clock() - started.time)
-        capture = Capture(started, wall)
-        self._capture = capture
-        for frame in started.preroll:
-            capture.push(frame, True)
-        capture.reader = self._spawn(self._read_transcripts(capture))
+        self._utterance = Utterance(
+            started,
+            wall,
+            open_stream=self._stt.open_stream,  # type: ignore[union-attr]
+            hooks=self,
+            clock=self.clock,
+            spawn=self._spawn,
+        )
 
-    async def _read_transcripts(self, capture: Capture) -> None:
-        try:
-            stream = await self._stt.open_stream()  # type: ignore[union-attr]
-        except Exception as exc:
-            log.warning("speech-to-text failed to open: %s", exc.__class__.__name__)
-            self._emit(ErrorRaised("stt_failed", "Speech recognition is unavailable right now.", "stt"))
-            if not capture.final.done():
-                capture.final.set_result("")
-            return
-        capture.stream = stream
-        for frame, is_speech in capture.pending:
-            stream.push(frame, is_speech)
-        capture.pending.clear()
-        if capture.paused:
-            stream.pause()
-        if capture.ended is not None:
-            await stream.finalize()
-        try:
-            async for result in stream:
-                self._on_transcript(capture, result)
-                if result.is_final:
-                    break
-        except Exception as exc:
-            log.warning("speech-to-text stream failed: %s", exc.__class__.__name__)
-            self._emit(ErrorRaised("stt_failed", "Speech recognition failed for part of the answer.", "stt"))
-        finally:
-            if not capture.final.done():
-                capture.final.set_result(capture.interim)
+    # RecognitionHooks: what the current utterance's recogniser says.
 
-    def _on_transcript(self, capture: Capture, result: Transcript) -> None:
-        text = result.text.strip()
-        if result.is_final:
-            if not capture.final.done():
-                capture.final.set_result(text)
-            if result.speech_final and capture.ended is None and self._capture is capture and text:
-                self._end_turn_early(capture)
-            return
-        if not text:
-            return
-        # A repeated interim still says the recogniser has caught up with the speech as of now.
-        capture.interim_time = self.clock()
-        if text != capture.interim:
-            capture.interim = text
-            self._emit(TranscriptUpdate("user", text, final=False))
-            if capture.paused and capture.ended is None:
-                self._speculate(capture)
+    def on_interim(self, utterance: Utterance, text: str) -> None:
+        """A new interim transcript: shown live; during a pause it may start an early reply."""
+        self._emit(TranscriptUpdate("user", text, final=False))
+        if utterance.paused and utterance.ended is None:
+            self._speculate(utterance)
 
-    def _on_sustained(self, capture: Capture) -> None:
-        capture.sustained = True
+    def on_final(self, utterance: Utterance, text: str, speech_final: bool) -> None:
+        """The final transcript; when the STT saw the end of the speech first, the turn ends now."""
+        if speech_final and utterance.ended is None and self._utterance is utterance and text:
+            self._end_turn_early(utterance)
+
+    def on_recognition_error(self, code: str, message: str) -> None:
+        """Recognition failed for part of an answer: the candidate is told."""
+        self._emit(ErrorRaised(code, message, "stt"))
+
+    # The turn decisions, on the VAD's events.
+
+    def _on_sustained(self, utterance: Utterance) -> None:
+        utterance.sustained = True
         if self._reply is not None:
             # Barge-in: the candidate talks over the agent (or the agent was about to talk). The agent falls
             # silent from the next frame; storing what was played can follow.
             reply = self._silence_reply()
             self._spawn(self._interrupt_replies(reason="barge_in", reply=reply))
 
-    def _on_hesitation(self, capture: Capture, hesitated: SpeechHesitated) -> None:
+    def _on_hesitation(self, utterance: Utterance, hesitated: SpeechHesitated) -> None:
         """A short silence: with a streaming STT whose interim kept up with the speech, start the reply now,
         behind its gate (an utterance-level STT has no fresh interim yet and waits for the pause)."""
-        capture.last_voiced_time = hesitated.last_voiced_time
-        fresh = capture.interim and capture.interim_time >= hesitated.last_voiced_time - INTERIM_FRESH_S
-        if fresh:
-            capture.paused = True
-            self._speculate(capture)
+        utterance.last_voiced_time = hesitated.last_voiced_time
+        if utterance.interim_is_fresh(hesitated.last_voiced_time, self.turn_options.interim_fresh_s):
+            utterance.pause(hesitated.last_voiced_time, hint_stt=False)
+            self._speculate(utterance)
 
-    def _on_pause(self, capture: Capture, paused: SpeechPaused) -> None:
-        capture.paused = True
-        capture.last_voiced_time = paused.last_voiced_time
-        if capture.stream is not None:
-            capture.stream.pause()
-        if capture.interim:
-            self._speculate(capture)
+    def _on_pause(self, utterance: Utterance, paused: SpeechPaused) -> None:
+        utterance.pause(paused.last_voiced_time)
+        if utterance.interim:
+            self._speculate(utterance)
 
-    def _on_resume(self, capture: Capture) -> None:
-        capture.paused = False
+    def _on_resume(self, utterance: Utterance) -> None:
+        utterance.resume()
         if self._speculative is not None:
             self._spawn(self._drop_speculative())
 
-    def _on_speech_end(self, capture: Capture, ended: SpeechEnded) -> None:
-        capture.ended = ended
-        capture.last_voiced_time = ended.last_voiced_time
-        capture.speech_seconds = ended.speech_seconds
-        too_short = ended.voiced_frames * 20 < self.options.min_speech_ms
-        if too_short or (self._reply is not None and not capture.sustained):
+    def _on_speech_end(self, utterance: Utterance, ended: SpeechEnded) -> None:
+        utterance.end(ended)
+        too_short = ended.voiced_frames * FRAME_MS < self.turn_options.min_speech_ms
+        if too_short or (self._reply is not None and not utterance.sustained):
             # A click or a cough, or a short noise while the agent was busy: not an answer.
-            self._spawn(self._release_capture(capture))
-            self._capture = None
+            self._spawn(utterance.aclose())
+            self._utterance = None
             return
-        task = self._spawn(self._finish_capture(capture, self.clock(), reply=True))
-        self._finishing.add(task)
-        task.add_done_callback(self._finishing.discard)
+        self._finish_in_background(utterance, self.clock(), reply=True)
 
-    def _end_turn_early(self, capture: Capture) -> None:
+    def _end_turn_early(self, utterance: Utterance) -> None:
         """The STT saw the end of the utterance (Deepgram's endpointing) before the VAD's hangover ran out: end
         the turn now. If the candidate goes on, the VAD starts a new utterance (which may interrupt the reply)."""
         self._vad.end_now()
         now = self.clock()
-        capture.ended = SpeechEnded(
-            self._vad.index,
-            now,
-            capture.started.index,
-            self._vad.index,
-            capture.last_voiced_time,
-            max(1, round((capture.last_voiced_time - capture.started.time) / 0.02)),
-        )
-        capture.speech_seconds = capture.last_voiced_time - capture.started.time + 0.02
-        capture.ended_by_stt = True
-        task = self._spawn(self._finish_capture(capture, now, reply=True))
+        utterance.end_by_stt(self._vad.index, now)
+        self._finish_in_background(utterance, now, reply=True)
+
+    def _finish_in_background(self, utterance: Utterance, endpoint: float, reply: bool) -> asyncio.Task[None]:
+        task = self._spawn(self._finish_utterance(utterance, endpoint, reply))
         self._finishing.add(task)
         task.add_done_callback(self._finishing.discard)
+        return task
 
     def _report_fault(self, code: str, message: str) -> None:
         self._emit(ErrorRaised(code, message, "stt"))
 
-    async def _finish_capture(self, capture: Capture, endpoint: float, reply: bool) -> None:
+    async def _finish_utterance(self, utterance: Utterance, endpoint: float, reply: bool) -> None:
         """The candidate finished speaking: wait for the final transcript, store the line, answer it."""
-        if self._capture is capture:
-            self._capture = None
+        if self._utterance is utterance:
+            self._utterance = None
         self._turn += 1
-        metrics = TurnMetrics(turn=self._turn, user_speech_end=capture.last_voiced_time, endpoint=endpoint)
-        if capture.ended_by_stt:
+        metrics = TurnMetrics(turn=self._turn, user_speech_end=utterance.last_voiced_time, endpoint=endpoint)
+        if utterance.ended_by_stt:
             metrics.ended_by = "stt"
-        if capture.stream is not None:
-            await capture.stream.finalize()
-        try:
-            text = await asyncio.wait_for(asyncio.shield(capture.final), self.options.stt_final_timeout_s)
-        except TimeoutError:
-            text = capture.interim
+        heard = await utterance.transcript(self.turn_options.stt_final_timeout_s)
+        if heard.timed_out:
             self._emit(ErrorRaised("stt_timeout", "Speech recognition was slow; using what was heard.", "stt"))
         metrics.stt_final = self.clock()
-        if capture.ended is None:  # cut short (the call closed mid-sentence): up to the last voiced frame
-            capture.speech_seconds = capture.last_voiced_time - capture.started.time + 0.02
-        await self._release_capture(capture)
-        self.usage.stt_seconds += capture.speech_seconds
+        await utterance.aclose()
+        self.usage.stt_seconds += utterance.speech_seconds
+        text = heard.text
         if not text:
             if self._speculative is not None:
                 await self._drop_speculative()
             return
-        self._commit_line("user", text, capture.wall_start, capture.speech_seconds, {"stt": self.providers.stt.name})
+        stt = {"stt": self.providers.stt.name}
+        self._commit_line("user", text, utterance.wall_start, utterance.speech_seconds, stt)
         if not reply or self._closing:
             return
         speculative, self._speculative = self._speculative, None
@@ -435,13 +362,6 @@ class CallSession:
             metrics.early_reply_discarded = True
             await speculative.cancel()
         self._start_reply(metrics, user_text=None)
-
-    async def _release_capture(self, capture: Capture) -> None:
-        if capture.stream is not None:
-            with contextlib.suppress(Exception):
-                await capture.stream.aclose()
-        if capture.reader is not None and not capture.reader.done():
-            capture.reader.cancel()
 
     # ------------------------------------------------------------------ the agent's turn
 
@@ -467,6 +387,7 @@ class CallSession:
             usage=LlmUsage(),
             gate_open=gate_open,
             user_text=pending_user_text,
+            turn=self.turn_options,
         )
         reply.start()
         return reply
@@ -479,16 +400,16 @@ class CallSession:
         reply.gate.set()
         self._set_state(AgentState.THINKING)
 
-    def _speculate(self, capture: Capture) -> None:
+    def _speculate(self, utterance: Utterance) -> None:
         """Start a gated reply on the interim transcript while the candidate pauses."""
-        if not self.options.early_reply or self._reply is not None or self._closing:
+        if not self.turn_options.early_reply or self._reply is not None or self._closing:
             return
         current = self._speculative
-        if current is not None and current.user_text == capture.interim:
+        if current is not None and current.user_text == utterance.interim:
             return
         if current is not None:
             self._spawn(current.cancel())
-        self._speculative = self._new_reply(TurnMetrics(turn=self._turn + 1), capture.interim, gate_open=False)
+        self._speculative = self._new_reply(TurnMetrics(turn=self._turn + 1), utterance.interim, gate_open=False)
 
     async def _drop_speculative(self) -> None:
         speculative, self._speculative = self._speculative, None

@@ -24,7 +24,16 @@ from voice_agent.providers.registry import ProviderConfig
 from voice_agent.providers.whisper_stt import WhisperOptions
 from voice_agent.question_banks import QuestionBankError, load_question_banks
 from voice_agent.session import SessionOptions
+from voice_agent.turn_options import TurnOptions
 from voice_agent.vad import VadOptions
+
+
+def _vad(name: str) -> Any:
+    return VadOptions.model_fields[name].default
+
+
+def _turn(name: str) -> Any:
+    return TurnOptions.model_fields[name].default
 
 
 class Settings(BaseSettings):
@@ -133,9 +142,23 @@ class Settings(BaseSettings):
     hibari_voice: str = "heart"
     tts_workers: int = 1
 
-    vad_aggressiveness: int = Field(2, ge=0, le=3)
-    vad_hangover_ms: int = Field(480, ge=100, le=3000)
-    early_reply: bool = True
+    # The knobs of a turn's latency (TurnOptions), each with the options class's default.
+    vad_aggressiveness: int = Field(_vad("aggressiveness"), ge=0, le=3, description="webrtcvad mode, 0 to 3")
+    vad_hangover_ms: int = Field(_vad("hangover_ms"), ge=100, le=3000, description="silence that ends a turn")
+    vad_early_pause_ms: int = Field(_vad("early_pause_ms"), ge=20, description="silence before an early reply")
+    vad_pause_ms: int = Field(_vad("pause_ms"), ge=40, description="silence counted as a natural pause")
+    vad_barge_in_ms: int = Field(_vad("barge_in_ms"), ge=20, description="speech needed to interrupt the agent")
+    vad_preroll_ms: int = Field(_vad("preroll_ms"), ge=0, description="audio kept from before speech starts")
+    min_speech_ms: int = Field(_turn("min_speech_ms"), ge=0, description="shorter voiced speech is noise")
+    interim_fresh_s: float = Field(_turn("interim_fresh_s"), ge=0, description="an interim this fresh covers it")
+    early_reply: bool = Field(_turn("early_reply"), description="start the reply on a stable interim")
+    stt_final_timeout_s: float = Field(_turn("stt_final_timeout_s"), gt=0, description="wait for a final")
+    stt_endpointing_ms: int = Field(_turn("stt_endpointing_ms"), ge=10, description="Deepgram's endpointing")
+    sentence_max_chars: int = Field(_turn("sentence_max_chars"), ge=40, description="longest sentence spoken whole")
+    tts_keep_lead_s: float = Field(_turn("tts_keep_lead_s"), ge=0, description="leading silence kept of speech")
+    jitter_reorder_packets: int = Field(_turn("jitter_reorder_packets"), ge=0, description="reorder wait, packets")
+    opus_complexity: int = Field(_turn("opus_complexity"), ge=0, le=10, description="agent voice Opus complexity")
+    ws_frames_per_message: int = Field(_turn("ws_frames_per_message"), ge=1, description="frames per WS message")
     media_timeout_s: float = Field(15.0, gt=0, description="end a call whose inbound audio stopped this long")
     connect_timeout_s: float = Field(
         30.0, gt=0, description="end a WebRTC call that has not connected this long after its answer"
@@ -327,6 +350,7 @@ class Settings(BaseSettings):
                 api_key=self.deepgram_api_key,
                 base_url=self.stt_base_url or self.deepgram_base_url,
                 model=self.deepgram_model,
+                endpointing_ms=self.stt_endpointing_ms,
             ),
             openai_stt=OpenAITranscriptionOptions(
                 api_key=openai_key,
@@ -366,9 +390,30 @@ class Settings(BaseSettings):
             question_banks_dir=self.question_banks_dir,
         )
 
-    def session_options(self) -> SessionOptions:
-        """Turn-taking options for every call."""
-        return SessionOptions(
-            vad=VadOptions(aggressiveness=self.vad_aggressiveness, hangover_ms=self.vad_hangover_ms),
+    @cached_property
+    def turn_options(self) -> TurnOptions:
+        """Every knob of a turn's latency, built once from these settings (DESIGN §4)."""
+        return TurnOptions(
+            vad=VadOptions(
+                aggressiveness=self.vad_aggressiveness,
+                hangover_ms=self.vad_hangover_ms,
+                early_pause_ms=self.vad_early_pause_ms,
+                pause_ms=self.vad_pause_ms,
+                barge_in_ms=self.vad_barge_in_ms,
+                preroll_ms=self.vad_preroll_ms,
+            ),
+            min_speech_ms=self.min_speech_ms,
+            interim_fresh_s=self.interim_fresh_s,
             early_reply=self.early_reply,
+            stt_final_timeout_s=self.stt_final_timeout_s,
+            stt_endpointing_ms=self.stt_endpointing_ms,
+            sentence_max_chars=self.sentence_max_chars,
+            tts_keep_lead_s=self.tts_keep_lead_s,
+            jitter_reorder_packets=self.jitter_reorder_packets,
+            opus_complexity=self.opus_complexity,
+            ws_frames_per_message=self.ws_frames_per_message,
         )
+
+    def session_options(self) -> SessionOptions:
+        """Options for every call: the turn's knobs."""
+        return SessionOptions(turn=self.turn_options)

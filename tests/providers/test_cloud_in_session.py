@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from pydantic import SecretStr
 
-from tests.voice_agent.test_session import BrokenTts, Harness, ScriptedStt, speech_like
+from tests.voice_agent.session_harness import BrokenTts, Harness, ScriptedStt
+from tests.voice_agent.signals import speech_like
 from voice_agent.events import ErrorRaised
 from voice_agent.providers.anthropic_llm import AnthropicLanguageModel
 from voice_agent.providers.base import InterviewContext, Providers

@@ -8,71 +8,21 @@ tests); the interviewer is the real scripted one and the voice is the real eSpea
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator
-
-import numpy as np
 import pytest
 
-from tests.voice_agent.test_vad import speech_like
-from voice_agent.events import AgentState, ErrorRaised, LineCommitted, SessionEvent, TurnMetricsReady
-from voice_agent.providers.base import InterviewContext, PcmChunk, Providers, QueueSttStream, Transcript
+from tests.voice_agent.session_harness import (
+    BrokenLlm,
+    BrokenTts,
+    CountingLlm,
+    Harness,
+    ScriptedStt,
+    make,
+)
+from voice_agent.events import AgentState, ErrorRaised
+from voice_agent.providers.base import InterviewContext, Providers
 from voice_agent.providers.espeak import EspeakTextToSpeech
 from voice_agent.providers.scripted import ScriptedInterviewer
-from voice_agent.session import CallSession, SessionOptions
-
-
-class ScriptedStream(QueueSttStream):
-    def __init__(self, interim: str | None, final: str) -> None:
-        super().__init__()
-        self.interim, self.final = interim, final
-        self.pushed = 0
-
-    def push(self, pcm16k: bytes, is_speech: bool = True) -> None:
-        self.pushed += len(pcm16k) // 2
-
-    def pause(self) -> None:
-        if self.interim:
-            self.emit(Transcript(self.interim, is_final=False))
-
-    async def finalize(self) -> None:
-        self.emit(Transcript(self.final, is_final=True))
-
-
-class ScriptedStt:
-    """Answers each utterance with the next (interim, final) pair of its script."""
-
-    name = "scripted-stt"
-
-    def __init__(self, script: list[tuple[str | None, str]]) -> None:
-        self.script = list(script)
-        self.streams: list[ScriptedStream] = []
-
-    async def open_stream(self) -> ScriptedStream:
-        interim, final = self.script.pop(0)
-        stream = ScriptedStream(interim, final)
-        self.streams.append(stream)
-        return stream
-
-
-class BrokenLlm:
-    name = "broken"
-
-    async def stream_reply(self, request, usage=None) -> AsyncIterator[str]:
-        raise ConnectionError("the model is unreachable")
-        yield ""  # pragma: no cover
-
-    async def complete_json(self, *args):  # pragma: no cover
-        raise ConnectionError
-
-
-class BrokenTts:
-    name = "broken-voice"
-
-    async def synthesize(self, text: str) -> AsyncIterator[PcmChunk]:
-        raise ConnectionError("no voice today")
-        yield  # pragma: no cover
+from voice_agent.session import CallSession
 
 
 @pytest.fixture(scope="module")
@@ -80,65 +30,6 @@ async def voice() -> EspeakTextToSpeech:
     tts = EspeakTextToSpeech()
     await tts.start()
     return tts
-
-
-class Harness:
-    """A session plus what it said: events, and the agent's frames as pulled by a transport."""
-
-    def __init__(self, session_factory) -> None:
-        self.events: list[SessionEvent] = []
-        self.session: CallSession = session_factory(self.events.append)
-        self.agent_frames = 0
-
-    async def say(self, seconds: float, silence: float = 0.7) -> None:
-        """A voiced burst then silence (by default enough to end the turn), in 20 ms frames, letting the
-        session's tasks run between frames as they would between packets."""
-        pcm = (np.concatenate([speech_like(seconds), np.zeros(int(silence * 16000))]) * 32767).astype(np.int16)
-        for i in range(0, len(pcm) - 319, 320):
-            self.session.push_pcm(pcm[i : i + 320], 16000)
-            await asyncio.sleep(0)
-
-    async def play(self, voiced_frames: int | None = None, timeout: float = 30.0) -> None:
-        """Pull frames as a transport would, but as fast as the agent has audio: until the agent has spoken and
-        is listening again, or until ``voiced_frames`` frames of its voice were pulled."""
-        spoke = 0
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            frame = self.session.pull_frame()
-            if np.any(frame):
-                self.agent_frames += 1
-                spoke += 1
-                await asyncio.sleep(0)
-            else:
-                await asyncio.sleep(0.001)  # nothing queued: let the voice's thread work
-            if voiced_frames is not None and spoke >= voiced_frames:
-                return
-            if voiced_frames is None and spoke and self.session.state == AgentState.LISTENING:
-                return
-        raise AssertionError("the agent never finished speaking")
-
-    async def wait_for(self, predicate, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate():
-                return
-            self.session.pull_frame()
-            await asyncio.sleep(0.001)
-        raise AssertionError("condition never met")
-
-    def lines(self) -> list[tuple[str, str, bool]]:
-        return [(e.line.role, e.line.content, e.line.interrupted) for e in self.events if isinstance(e, LineCommitted)]
-
-    def metrics(self) -> list:
-        return [e.metrics for e in self.events if isinstance(e, TurnMetricsReady)]
-
-
-def make(voice, stt, llm=None, tts=None, **options) -> Harness:
-    providers = Providers(stt=stt, llm=llm or ScriptedInterviewer(), tts=tts or voice, fallback_tts=voice)
-    context = InterviewContext(candidate_name="Sam", duration_minutes=20, seed="session-test")
-    return Harness(
-        lambda sink: CallSession(providers=providers, context=context, on_event=sink, options=SessionOptions(**options))
-    )
 
 
 async def test_greeting_answer_reply_and_every_line_committed(voice):
@@ -189,11 +80,12 @@ async def test_an_early_reply_is_thrown_away_when_the_final_differs(voice):
 
 async def test_speech_resuming_after_a_pause_cancels_the_early_reply_and_waits_for_the_end(voice):
     stt = ScriptedStt([("first part", "first part and the rest")])
-    h = make(voice, stt)
+    llm = CountingLlm(ScriptedInterviewer())
+    h = make(voice, stt, llm=llm)
     await h.session.start()
     await h.play()
     await h.say(0.8, silence=0.4)  # a pause, shorter than the hangover
-    await h.wait_for(lambda: h.session._speculative is not None)
+    await h.wait_for(lambda: llm.requests == 2)  # the greeting, then the early reply on "first part"
     await h.say(0.8)  # the candidate goes on
     await h.wait_for(lambda: h.session.state == AgentState.SPEAKING)
     await h.play()

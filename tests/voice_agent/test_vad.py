@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from tests.voice_agent.signals import speech_like
 from voice_agent.vad import (
     SpeechEnded,
     SpeechHesitated,
@@ -89,15 +90,6 @@ def test_barge_in_threshold_follows_the_option():
     events = run("." * 5 + "1" * 40 + "." * 30, VadOptions(barge_in_ms=300))
     sustained = [i for i, e in events if isinstance(e, SpeechSustained)]
     assert sustained == [5 + 15 - 1]
-
-
-def speech_like(seconds: float, sample_rate: int = 16000, f0: float = 140.0) -> np.ndarray:
-    """A voiced, harmonic signal with a syllable-rate envelope: speech as far as an energy/spectrum VAD is
-    concerned."""
-    t = np.arange(int(seconds * sample_rate)) / sample_rate
-    signal = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 15))
-    signal *= 0.6 + 0.4 * np.sin(2 * np.pi * 4 * t)
-    return signal / np.max(np.abs(signal)) * 0.3
 
 
 def test_webrtcvad_finds_synthetic_bursts_within_a_few_frames():

@@ -30,6 +30,7 @@ from voice_agent.providers.base import (
     QueueSttStream,
     Transcript,
 )
+from voice_agent.turn_options import TurnOptions
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,10 @@ class DeepgramOptions(BaseModel):
     base_url: str = Field("", description="https://api.deepgram.com unless set (the WebSocket follows it)")
     model: str = "nova-3"
     language: str = "en"
-    endpointing_ms: int = Field(300, description="silence after which Deepgram marks speech_final")
+    endpointing_ms: int = Field(
+        default_factory=lambda: TurnOptions().stt_endpointing_ms,
+        description="silence after which Deepgram marks speech_final (TurnOptions.stt_endpointing_ms)",
+    )
     utterance_end_ms: int = Field(1000, description="gap after the last word that ends an utterance")
     keepalive_s: float = Field(4.0, description="KeepAlive after this long without audio (Deepgram closes at 10 s)")
     connect_timeout_s: float = 5.0

@@ -1,0 +1,40 @@
+"""``TurnOptions``: every knob that decides when a candidate's turn ends and how soon the agent is heard.
+
+They used to be spread over ten places (the VAD's options, the session's, the STT provider's endpointing,
+the sentence splitter, the silence trimmer, the jitter buffer, the two transports' encoders and framing).
+Here each has one default; ``Settings.turn_options()`` builds the server's once, and every part that uses
+one of them is handed it from there. The transport knobs live here too (the core does not use them): a
+turn's latency is their sum, and they are tuned together.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from voice_agent.vad import VadOptions
+
+
+class TurnOptions(BaseModel):
+    """The knobs of a turn's latency, each with its one default."""
+
+    vad: VadOptions = Field(default_factory=VadOptions, description="VAD endpointing (hangover, pauses, barge-in)")
+    min_speech_ms: int = Field(250, ge=0, description="voiced speech shorter than this is noise, not an answer")
+    interim_fresh_s: float = Field(
+        0.3, ge=0, description="an interim this close to the end of the speech covers it (starts an early reply)"
+    )
+    early_reply: bool = Field(True, description="start the reply on a stable interim transcript, behind a gate")
+    stt_final_timeout_s: float = Field(8.0, gt=0, description="longest wait for the final transcript")
+    stt_endpointing_ms: int = Field(
+        300, ge=10, description="silence after which a streaming STT (Deepgram) marks the end of speech"
+    )
+    sentence_max_chars: int = Field(
+        240, ge=40, description="a sentence longer than this is cut at a clause break, so the voice starts sooner"
+    )
+    tts_keep_lead_s: float = Field(0.03, ge=0, description="leading silence kept of each synthesized sentence")
+    jitter_reorder_packets: int = Field(
+        1, ge=0, description="later packets the inbound jitter buffer holds while waiting for a missing one"
+    )
+    opus_complexity: int = Field(5, ge=0, le=10, description="Opus encoder complexity of the agent's voice (WebRTC)")
+    ws_frames_per_message: int = Field(
+        2, ge=1, description="20 ms frames of the agent's voice per WebSocket audio message"
+    )
