@@ -32,8 +32,8 @@ class TurnMetrics:
     first_frame_sent: float | None = None
     early_reply: bool = False
     early_reply_discarded: bool = False
-    #: What ended the candidate's turn: the VAD's silence hangover, or the STT's own endpointing.
-    ended_by: str = "vad"
+    #: What ended the candidate's turn (``turn_ending.EndReason``): silence, model, transcript, stt or grace.
+    ended_by: str = "silence"
 
     def latencies_ms(self) -> dict[str, float | None]:
         """The per-stage figures of DESIGN §2."""

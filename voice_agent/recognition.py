@@ -11,10 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
+
+import numpy as np
 
 from voice_agent.audio import FRAME_MS
 from voice_agent.providers.base import SttStream, Transcript
@@ -23,6 +26,8 @@ from voice_agent.vad import SpeechEnded, SpeechStarted
 log = logging.getLogger(__name__)
 
 FRAME_S = FRAME_MS / 1000
+#: Audio kept of an utterance for the end-of-turn model (it looks at the last 8 s).
+RECENT_AUDIO_S = 8.0
 
 
 class RecognitionHooks(Protocol):
@@ -80,9 +85,10 @@ class Utterance:
         self.interim_time = 0.0
         #: Speech lasted long enough to interrupt the agent.
         self.sustained = False
-        #: Set when the speech ended (by the VAD or, with ``ended_by_stt``, by the STT's endpointing).
+        #: Set when the speech ended; ``end_reason`` says what ended it (an ``EndReason`` value).
         self.ended: SpeechEnded | None = None
-        self.ended_by_stt = False
+        self.end_reason = ""
+        self._recent: deque[bytes] = deque(maxlen=round(RECENT_AUDIO_S / FRAME_S))
         #: End of the last voiced frame heard so far.
         self.last_voiced_time = started.time
         self._speech_seconds = 0.0
@@ -97,6 +103,7 @@ class Utterance:
         time to ``now``."""
         if is_speech and now is not None:
             self.last_voiced_time = now
+        self._recent.append(frame)
         if self._stream is None:
             self._pending.append((frame, is_speech))
         else:
@@ -126,18 +133,16 @@ class Utterance:
 
     # ------------------------------------------------------------------ the end
 
-    def end(self, ended: SpeechEnded) -> None:
-        """The VAD declared the end of the speech."""
+    def recent_audio(self) -> np.ndarray:
+        """The last ``RECENT_AUDIO_S`` of the utterance as float32 samples at 16 kHz."""
+        return np.frombuffer(b"".join(self._recent), np.int16).astype(np.float32) / 32768.0
+
+    def end(self, ended: SpeechEnded, reason: str) -> None:
+        """The speech ended (``reason``: what decided it)."""
         self.ended = ended
+        self.end_reason = reason
         self.last_voiced_time = ended.last_voiced_time
         self._speech_seconds = ended.speech_seconds
-
-    def end_by_stt(self, index: int, now: float) -> None:
-        """The STT saw the end of the speech before the VAD's hangover ran out (frame ``index``, at ``now``)."""
-        frames = max(1, round((self.last_voiced_time - self.started.time) / FRAME_S))
-        self.ended = SpeechEnded(index, now, self.started.index, index, self.last_voiced_time, frames)
-        self._speech_seconds = self.last_voiced_time - self.started.time + FRAME_S
-        self.ended_by_stt = True
 
     @property
     def speech_seconds(self) -> float:

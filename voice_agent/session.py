@@ -27,6 +27,7 @@ import av
 import numpy as np
 from pydantic import BaseModel, Field
 
+from voice_agent.answer import Answer
 from voice_agent.audio import FRAME_MS, VAD_FRAME_SAMPLES, VAD_SAMPLE_RATE, Framer, PcmResampler
 from voice_agent.events import (
     AgentState,
@@ -44,6 +45,7 @@ from voice_agent.interview import build_system_prompt
 from voice_agent.outbound import OutboundAudio
 from voice_agent.providers.base import (
     ChatMessage,
+    EndOfTurnModel,
     InterviewContext,
     LlmUsage,
     Providers,
@@ -53,7 +55,9 @@ from voice_agent.providers.base import (
 )
 from voice_agent.recognition import Utterance
 from voice_agent.reply import Reply
+from voice_agent.turn_ending import EndReason, EndSignals, Verdict, end_reason, model_verdict
 from voice_agent.turn_options import TurnOptions
+from voice_agent.turn_text import Completeness, completeness
 from voice_agent.vad import (
     SpeechEnded,
     SpeechHesitated,
@@ -124,7 +128,20 @@ class CallSession:
         self._inbound = PcmResampler(VAD_SAMPLE_RATE)
         self._framer = Framer(VAD_FRAME_SAMPLES)
         self.turn_options = self.options.turn
-        self._vad = VadEndpointer(self.turn_options.vad)
+        self._adaptive = self.turn_options.turn_ending == "adaptive"
+        vad = self.turn_options.vad
+        if self._adaptive:
+            # The turn decisions end the turn (at the latest when the think-time grace runs out): the VAD's own
+            # hangover only stops a speech nobody ended.
+            longest = max(self.turn_options.think_grace_s, self.turn_options.think_grace_hard_s)
+            vad = vad.model_copy(update={"hangover_ms": max(vad.hangover_ms, round(longest * 1000) + 1000)})
+        self._vad = VadEndpointer(vad)
+        self._signals = EndSignals()
+        self._pause_serial = 0
+        self._answer: Answer | None = None
+        self._answer_settled = False
+        #: Replies dropped because the candidate went on just after they began (the answer was not finished).
+        self.false_interruptions = 0
         self._outbound = OutboundAudio()
         self._utterance: Utterance | None = None
         self._stt: SttCall | object = providers.stt
@@ -176,6 +193,7 @@ class CallSession:
                 self._finish_in_background(utterance, self.clock(), reply=False)
             if self._finishing:
                 await asyncio.wait(set(self._finishing), timeout=self.options.close_grace_s)
+            self._settle_answer()
             if utterance is not None:
                 await utterance.aclose()
             me = asyncio.current_task()
@@ -240,11 +258,14 @@ class CallSession:
                 self._on_resume(utterance)
             elif isinstance(event, SpeechEnded):
                 self._on_speech_end(utterance, event)
+        if self._adaptive:
+            self._check_turn_end(now)
 
     # ------------------------------------------------------------------ the candidate's turn
 
     def _begin_utterance(self, started: SpeechStarted) -> None:
         wall = datetime.now(UTC) - timedelta(seconds=self.clock() - started.time)
+        self._signals = EndSignals()
         self._utterance = Utterance(
             started,
             wall,
@@ -254,32 +275,55 @@ class CallSession:
             spawn=self._spawn,
         )
 
+    def _heard_so_far(self, interim: str) -> str:
+        """The answer in progress as it reads with ``interim`` as its next part."""
+        if self._answer is None or self._answer_settled:
+            return interim
+        return self._answer.with_interim(interim)
+
     # RecognitionHooks: what the current utterance's recogniser says.
 
     def on_interim(self, utterance: Utterance, text: str) -> None:
-        """A new interim transcript: shown live; during a pause it may start an early reply."""
-        self._emit(TranscriptUpdate("user", text, final=False))
+        """A new interim transcript: shown live; during a pause it may start an early reply, and it tells the
+        turn decisions whether the answer sounds finished."""
+        self._emit(TranscriptUpdate("user", self._heard_so_far(text), final=False))
         if utterance.paused and utterance.ended is None:
             self._speculate(utterance)
+            if self._adaptive and self._utterance is utterance:
+                self._signals.transcript = _text_verdict(self._heard_so_far(text))
+                self._check_turn_end(self.clock())
 
     def on_final(self, utterance: Utterance, text: str, speech_final: bool) -> None:
-        """The final transcript; when the STT saw the end of the speech first, the turn ends now."""
-        if speech_final and utterance.ended is None and self._utterance is utterance and text:
-            self._end_turn_early(utterance)
+        """The final transcript. When the STT saw the end of the speech itself (Deepgram's endpointing), the
+        utterance ends here; with adaptive turn-taking whether the *turn* ends is still the signals' call."""
+        if not (speech_final and utterance.ended is None and self._utterance is utterance and text):
+            return
+        if self._adaptive:
+            self._signals.stt_final = True
+            self._signals.transcript = _text_verdict(self._heard_so_far(text))
+        self._end_utterance(utterance, EndReason.STT, self.clock())
 
     def on_recognition_error(self, code: str, message: str) -> None:
         """Recognition failed for part of an answer: the candidate is told."""
         self._emit(ErrorRaised(code, message, "stt"))
 
-    # The turn decisions, on the VAD's events.
+    # The turn decisions, on the VAD's events and the end-of-turn signals.
 
     def _on_sustained(self, utterance: Utterance) -> None:
         utterance.sustained = True
-        if self._reply is not None:
-            # Barge-in: the candidate talks over the agent (or the agent was about to talk). The agent falls
-            # silent from the next frame; storing what was played can follow.
-            reply = self._silence_reply()
-            self._spawn(self._interrupt_replies(reason="barge_in", reply=reply))
+        if self._reply is None:
+            return
+        reply = self._silence_reply()
+        if self._answer is not None and not self._answer_settled:
+            # The candidate went on just after the agent began replying: the reply was premature. It is dropped
+            # unheard-of (no line), and what the candidate says now joins the same answer.
+            self._answer.held = True
+            self.false_interruptions += 1
+            self._spawn(self._discard_reply(reply))
+            return
+        # Barge-in: the candidate talks over the agent. The agent falls silent from the next frame; storing what
+        # was played can follow.
+        self._spawn(self._interrupt_replies(reason="barge_in", reply=reply))
 
     def _on_hesitation(self, utterance: Utterance, hesitated: SpeechHesitated) -> None:
         """A short silence: with a streaming STT whose interim kept up with the speech, start the reply now,
@@ -293,14 +337,66 @@ class CallSession:
         utterance.pause(paused.last_voiced_time)
         if utterance.interim:
             self._speculate(utterance)
+        if not self._adaptive:
+            return
+        self._signals = EndSignals()
+        if utterance.interim_is_fresh(paused.last_voiced_time, self.turn_options.interim_fresh_s):
+            self._signals.transcript = _text_verdict(self._heard_so_far(utterance.interim))
+        model = self.providers.turn_model
+        if model is not None:
+            self._pause_serial += 1
+            self._spawn(self._ask_model(model, utterance, self._pause_serial))
+
+    async def _ask_model(self, model: EndOfTurnModel, utterance: Utterance, serial: int) -> None:
+        try:
+            probability = await model.probability(utterance.recent_audio())
+        except Exception as exc:
+            log.warning("the end-of-turn model failed: %s", exc.__class__.__name__)
+            return
+        if serial != self._pause_serial or self._utterance is not utterance or utterance.ended is not None:
+            return  # the pause it was asked about is over
+        o = self.turn_options
+        self._signals.model = model_verdict(probability, o.turn_model_complete_at, o.turn_model_unfinished_below)
+        self._check_turn_end(self.clock())
 
     def _on_resume(self, utterance: Utterance) -> None:
         utterance.resume()
+        self._pause_serial += 1
+        self._signals = EndSignals()
         if self._speculative is not None:
             self._spawn(self._drop_speculative())
 
+    def _grace_ms(self) -> int:
+        o = self.turn_options
+        hard = self.context.interview_type == "technical"
+        return round((o.think_grace_hard_s if hard else o.think_grace_s) * 1000)
+
+    def _check_turn_end(self, now: float) -> None:
+        """Adaptive turn-taking, every frame and on every signal: end the utterance in a pause when the signals
+        agree; release a held answer when its grace runs out."""
+        utterance = self._utterance
+        hangover = self.turn_options.vad.hangover_ms
+        if utterance is not None:
+            if utterance.ended is not None or not utterance.paused:
+                return
+            silence_ms = self._vad.silent_frames * FRAME_MS
+            reason = end_reason(self._signals, silence_ms, hangover, self._grace_ms())
+            if reason is not None:
+                self._end_utterance(utterance, reason, now)
+            return
+        answer = self._answer
+        if answer is not None and answer.held and self._reply is None and not self._finishing:
+            silence_ms = (self._vad.index - answer.last_voiced_index) * FRAME_MS
+            if silence_ms >= self._grace_ms():
+                answer.held = False
+                metrics = TurnMetrics(user_speech_end=answer.last_voiced_time, endpoint=now, turn=0)
+                metrics.stt_final = now
+                metrics.ended_by = EndReason.GRACE.value
+                self._reply_to_answer(answer, metrics)
+
     def _on_speech_end(self, utterance: Utterance, ended: SpeechEnded) -> None:
-        utterance.end(ended)
+        reason = EndReason.GRACE if self._adaptive else EndReason.SILENCE
+        utterance.end(ended, reason.value)
         too_short = ended.voiced_frames * FRAME_MS < self.turn_options.min_speech_ms
         if too_short or (self._reply is not None and not utterance.sustained):
             # A click or a cough, or a short noise while the agent was busy: not an answer.
@@ -309,12 +405,18 @@ class CallSession:
             return
         self._finish_in_background(utterance, self.clock(), reply=True)
 
-    def _end_turn_early(self, utterance: Utterance) -> None:
-        """The STT saw the end of the utterance (Deepgram's endpointing) before the VAD's hangover ran out: end
-        the turn now. If the candidate goes on, the VAD starts a new utterance (which may interrupt the reply)."""
-        self._vad.end_now()
-        now = self.clock()
-        utterance.end_by_stt(self._vad.index, now)
+    def _end_utterance(self, utterance: Utterance, reason: EndReason, now: float) -> None:
+        """End the utterance before the VAD's hangover (the signals agreed, or the STT saw its end). If the
+        candidate goes on, the VAD starts a new utterance, which joins a held answer or interrupts the reply."""
+        ended = self._vad.end_now(now)
+        if ended is None:
+            return
+        utterance.end(ended, reason.value)
+        too_short = ended.voiced_frames * FRAME_MS < self.turn_options.min_speech_ms
+        if too_short or (self._reply is not None and not utterance.sustained):
+            self._spawn(utterance.aclose())
+            self._utterance = None
+            return
         self._finish_in_background(utterance, now, reply=True)
 
     def _finish_in_background(self, utterance: Utterance, endpoint: float, reply: bool) -> asyncio.Task[None]:
@@ -327,28 +429,47 @@ class CallSession:
         self._emit(ErrorRaised(code, message, "stt"))
 
     async def _finish_utterance(self, utterance: Utterance, endpoint: float, reply: bool) -> None:
-        """The candidate finished speaking: wait for the final transcript, store the line, answer it."""
+        """The utterance is over: wait for its final transcript, add it to the answer, and answer that, or hold
+        it open when it still sounds unfinished."""
         if self._utterance is utterance:
             self._utterance = None
-        self._turn += 1
-        metrics = TurnMetrics(turn=self._turn, user_speech_end=utterance.last_voiced_time, endpoint=endpoint)
-        if utterance.ended_by_stt:
-            metrics.ended_by = "stt"
+        metrics = TurnMetrics(turn=0, user_speech_end=utterance.last_voiced_time, endpoint=endpoint)
+        metrics.ended_by = utterance.end_reason or EndReason.SILENCE.value
+        model_said = self._signals.model
         heard = await utterance.transcript(self.turn_options.stt_final_timeout_s)
         if heard.timed_out:
             self._emit(ErrorRaised("stt_timeout", "Speech recognition was slow; using what was heard.", "stt"))
         metrics.stt_final = self.clock()
         await utterance.aclose()
         self.usage.stt_seconds += utterance.speech_seconds
-        text = heard.text
-        if not text:
-            if self._speculative is not None:
+        if not heard.text:
+            if self._speculative is not None and (self._answer is None or not self._answer.held):
                 await self._drop_speculative()
             return
-        stt = {"stt": self.providers.stt.name}
-        self._commit_line("user", text, utterance.wall_start, utterance.speech_seconds, stt)
+        answer = self._answer
+        if answer is None or self._answer_settled:
+            answer = self._answer = Answer(utterance.wall_start)
+            self._answer_settled = False
+        last_index = utterance.ended.last_voiced_index if utterance.ended is not None else self._vad.index
+        answer.add(heard.text, utterance.speech_seconds, utterance.last_voiced_time, last_index)
+        if not self._adaptive:
+            self._settle_answer()
         if not reply or self._closing:
             return
+        if self._adaptive and metrics.ended_by != EndReason.GRACE.value:
+            unfinished = _text_verdict(answer.text) is Verdict.UNFINISHED
+            if unfinished or (metrics.ended_by == EndReason.STT.value and model_said is Verdict.UNFINISHED):
+                answer.held = True  # it sounded finished to the ear, but the words stop mid-clause
+                self._emit(TranscriptUpdate("user", answer.text, final=False))
+                return
+        answer.held = False
+        self._reply_to_answer(answer, metrics)
+
+    def _reply_to_answer(self, answer: Answer, metrics: TurnMetrics) -> None:
+        """The answer is complete: reply to it, with the early reply if it heard the same words."""
+        self._turn += 1
+        metrics.turn = self._turn
+        text = answer.text
         speculative, self._speculative = self._speculative, None
         if speculative is not None and speculative.user_text is not None and same_words(speculative.user_text, text):
             metrics.early_reply = True
@@ -360,8 +481,19 @@ class CallSession:
             return
         if speculative is not None:
             metrics.early_reply_discarded = True
-            await speculative.cancel()
-        self._start_reply(metrics, user_text=None)
+            self._spawn(speculative.cancel())
+        self._start_reply(metrics, user_text=None if self._answer_settled else text)
+
+    def _settle_answer(self) -> None:
+        """Store the answer as one line: its reply played past the resume window, or the call is ending."""
+        answer = self._answer
+        if answer is None or self._answer_settled:
+            return
+        self._answer_settled = True
+        answer.held = False
+        self._commit_line(
+            "user", answer.text, answer.wall_start, answer.speech_seconds, {"stt": self.providers.stt.name}
+        )
 
     # ------------------------------------------------------------------ the agent's turn
 
@@ -404,12 +536,13 @@ class CallSession:
         """Start a gated reply on the interim transcript while the candidate pauses."""
         if not self.turn_options.early_reply or self._reply is not None or self._closing:
             return
+        text = self._heard_so_far(utterance.interim)
         current = self._speculative
-        if current is not None and current.user_text == utterance.interim:
+        if current is not None and current.user_text == text:
             return
         if current is not None:
             self._spawn(current.cancel())
-        self._speculative = self._new_reply(TurnMetrics(turn=self._turn + 1), utterance.interim, gate_open=False)
+        self._speculative = self._new_reply(TurnMetrics(turn=self._turn + 1), text, gate_open=False)
 
     async def _drop_speculative(self) -> None:
         speculative, self._speculative = self._speculative, None
@@ -426,6 +559,16 @@ class CallSession:
                 self._set_state(AgentState.LISTENING)
         return reply
 
+    async def _discard_reply(self, reply: Reply | None) -> None:
+        """Drop a premature reply: stopped, its audio gone, nothing of it stored."""
+        await self._drop_speculative()
+        if reply is None:
+            return
+        await reply.cancel()
+        self._outbound.clear()
+        self._account(reply)
+        log.info("a premature reply was dropped after %.2f s: the candidate went on", reply.played_seconds())
+
     async def _interrupt_replies(self, reason: str, reply: Reply | None = None) -> None:
         """Cancel the agent's reply (``reply``, already silenced, or the current one), drop its queued audio and
         store what was actually played."""
@@ -436,6 +579,7 @@ class CallSession:
         await reply.cancel()
         self._outbound.clear()
         self._account(reply)
+        self._settle_answer()
         heard = reply.played_text()
         if heard:
             self._commit_reply_line(reply, heard, interrupted=True)
@@ -457,6 +601,8 @@ class CallSession:
                 self._emit(TurnMetricsReady(reply.metrics))
             if segment.frames_played == 1:
                 self._emit(TranscriptUpdate("assistant", reply.played_text() or segment.text, final=False))
+            if not self._answer_settled and reply.played_seconds() >= self.turn_options.resume_window_s:
+                self._settle_answer()
         elif reply.finished_playing:
             self._finish_reply(reply)
         return frame
@@ -464,6 +610,7 @@ class CallSession:
     def _finish_reply(self, reply: Reply) -> None:
         self._reply = None
         self._account(reply)
+        self._settle_answer()
         if reply.text:
             self._commit_reply_line(reply, reply.text, interrupted=False)
         if reply.ends_interview:
@@ -518,6 +665,18 @@ class CallSession:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("session task failed", exc_info=task.exception())
+
+
+_VERDICTS = {
+    Completeness.COMPLETE: Verdict.COMPLETE,
+    Completeness.UNFINISHED: Verdict.UNFINISHED,
+    Completeness.UNKNOWN: Verdict.UNSURE,
+}
+
+
+def _text_verdict(text: str) -> Verdict:
+    """What the words say: does the answer end mid-clause?"""
+    return _VERDICTS[completeness(text)]
 
 
 def merge_consecutive(messages: list[ChatMessage]) -> list[ChatMessage]:

@@ -9,6 +9,8 @@ turn's latency is their sum, and they are tuned together.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 from voice_agent.vad import VadOptions
@@ -18,6 +20,23 @@ class TurnOptions(BaseModel):
     """The knobs of a turn's latency, each with its one default."""
 
     vad: VadOptions = Field(default_factory=VadOptions, description="VAD endpointing (hangover, pauses, barge-in)")
+    turn_ending: Literal["adaptive", "silence"] = Field(
+        "adaptive",
+        description="adaptive: silence, the end-of-turn model and the transcript decide (turn_ending.py); "
+        "silence: the turn ends after vad.hangover_ms of silence, whatever was said",
+    )
+    think_grace_s: float = Field(
+        3.0, gt=0, description="longest pause an unfinished-sounding answer may take before the turn ends anyway"
+    )
+    think_grace_hard_s: float = Field(
+        5.0, gt=0, description="the same, after a technical or design question (a technical interview's)"
+    )
+    resume_window_s: float = Field(
+        1.5,
+        ge=0,
+        description="a candidate who goes on within this long after the agent began replying keeps the turn: "
+        "the reply is dropped and the answer stays one line",
+    )
     min_speech_ms: int = Field(250, ge=0, description="voiced speech shorter than this is noise, not an answer")
     interim_fresh_s: float = Field(
         0.3, ge=0, description="an interim this close to the end of the speech covers it (starts an early reply)"

@@ -144,11 +144,26 @@ class VadEndpointer:
         self._hesitating = False
         self._sustained = False
 
-    def end_now(self) -> None:
-        """Forget the speech in progress (the STT decided the turn ended): the next voice starts anew."""
+    @property
+    def silent_frames(self) -> int:
+        """Unvoiced frames since the last voiced one of the speech in progress (0 outside speech)."""
+        return self._silent_run if self.in_speech else 0
+
+    @property
+    def last_voiced_index(self) -> int:
+        """The index of the last voiced frame of the speech in progress (or of the last speech)."""
+        return self._last_voiced[0]
+
+    def end_now(self, time: float) -> SpeechEnded | None:
+        """End the speech in progress here (the turn decisions or the STT decided it is over) and return its
+        ``SpeechEnded``, or None outside speech; the next voice starts anew."""
+        ended = None
+        if self.in_speech:
+            ended = SpeechEnded(self.index, time, self._start_index, *self._last_voiced, self._voiced_count)
         self.in_speech = False
         self._history.clear()
         self._window.clear()
+        return ended
 
     def process(self, frame: bytes, time: float) -> list[VadEvent]:
         """Classify one 20 ms frame that arrived at ``time`` and return what it changed."""

@@ -149,6 +149,13 @@ class Settings(BaseSettings):
     vad_pause_ms: int = Field(_vad("pause_ms"), ge=40, description="silence counted as a natural pause")
     vad_barge_in_ms: int = Field(_vad("barge_in_ms"), ge=20, description="speech needed to interrupt the agent")
     vad_preroll_ms: int = Field(_vad("preroll_ms"), ge=0, description="audio kept from before speech starts")
+    turn_ending: str = Field(
+        _turn("turn_ending"), pattern="^(adaptive|silence)$", description="adaptive, or a fixed silence (old)"
+    )
+    turn_model: str = Field("smart-turn", pattern="^(smart-turn|none)$", description="the end-of-turn model")
+    think_grace_s: float = Field(_turn("think_grace_s"), gt=0, description="longest unfinished pause")
+    think_grace_hard_s: float = Field(_turn("think_grace_hard_s"), gt=0, description="the same, hard questions")
+    resume_window_s: float = Field(_turn("resume_window_s"), ge=0, description="going on keeps the turn")
     min_speech_ms: int = Field(_turn("min_speech_ms"), ge=0, description="shorter voiced speech is noise")
     interim_fresh_s: float = Field(_turn("interim_fresh_s"), ge=0, description="an interim this fresh covers it")
     early_reply: bool = Field(_turn("early_reply"), description="start the reply on a stable interim")
@@ -402,6 +409,10 @@ class Settings(BaseSettings):
                 barge_in_ms=self.vad_barge_in_ms,
                 preroll_ms=self.vad_preroll_ms,
             ),
+            turn_ending=self.turn_ending,
+            think_grace_s=self.think_grace_s,
+            think_grace_hard_s=self.think_grace_hard_s,
+            resume_window_s=self.resume_window_s,
             min_speech_ms=self.min_speech_ms,
             interim_fresh_s=self.interim_fresh_s,
             early_reply=self.early_reply,

@@ -243,6 +243,16 @@ class QueueSttStream:
             yield item
 
 
+class EndOfTurnModel(Protocol):
+    """An acoustic end-of-turn model: does the utterance sound finished?"""
+
+    name: str
+
+    async def probability(self, samples16k: Any) -> float:
+        """The probability that the utterance (float32 mono samples at 16 kHz, its last seconds) is complete."""
+        ...
+
+
 @dataclass(slots=True)
 class Providers:
     """The three providers a call uses, chosen once per server."""
@@ -254,4 +264,6 @@ class Providers:
     fallback_tts: TextToSpeech | None = None
     #: An interviewer that needs nothing external, asked when ``llm`` fails.
     fallback_llm: LanguageModel | None = None
+    #: The acoustic end-of-turn model (None: the transcript and silence decide).
+    turn_model: EndOfTurnModel | None = None
     extras: dict[str, Any] = field(default_factory=dict)

@@ -149,7 +149,7 @@ class WhisperSpeechToText:
         """A stream for one utterance, decoded in segments at its pauses."""
         if self._model is None:
             await self.start()
-        return SegmentingStream(self, self.options.min_segment_s, self.options.max_segment_s)
+        return SegmentingStream(self, self.options.min_segment_s, self.options.max_segment_s, provisional=True)
 
     async def aclose(self) -> None:
         """Stop the worker threads."""
