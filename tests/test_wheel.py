@@ -49,5 +49,11 @@ def test_the_wheel_holds_every_question_bank(wheel_names):
     assert {f"voice_agent/questions/{name}" for name in banks} <= wheel_names
 
 
+def test_the_wheel_holds_the_turn_word_lists(wheel_names):
+    data = sorted(path.name for path in (REPO / "voice_agent" / "data").glob("*.toml"))
+    assert "turn_words.toml" in data
+    assert {f"voice_agent/data/{name}" for name in data} <= wheel_names
+
+
 def test_the_wheel_holds_the_common_passwords_list(wheel_names):
     assert "web/data/common-passwords.txt.gz" in wheel_names
