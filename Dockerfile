@@ -23,7 +23,10 @@ RUN apt-get update \
 RUN useradd --system --create-home --uid 10001 interviewer \
     && mkdir /data && chown interviewer:interviewer /data
 COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+# pipecat-ai only for the end-of-turn model's ONNX file (Smart Turn v3.2), without its dependencies, as `make install`.
+RUN pip install --no-cache-dir /wheels/*.whl \
+    && pip install --no-cache-dir --no-deps pipecat-ai==1.14.0 \
+    && rm -rf /wheels
 
 ENV HOST=0.0.0.0 \
     PORT=8080 \

@@ -8,6 +8,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Extra arguments for pytest, e.g. `make test PYTEST_ARGS="-k call -x"`.
 PYTEST_ARGS ?=
+# The wheel that carries the end-of-turn model's ONNX file (Smart Turn v3.2): installed without its dependencies,
+# only that file is used (see README, "The embedded providers").
+SMART_TURN_WHEEL := pipecat-ai==1.14.0
 
 .PHONY: run test bench bench-quick bench-peer lint format install clean
 
@@ -18,6 +21,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-deps $(SMART_TURN_WHEEL)
 	touch $(STAMP)
 
 ## Set up and start the server on http://127.0.0.1:8080 with the embedded offline providers.

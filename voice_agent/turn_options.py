@@ -57,3 +57,16 @@ class TurnOptions(BaseModel):
     ws_frames_per_message: int = Field(
         2, ge=1, description="20 ms frames of the agent's voice per WebSocket audio message"
     )
+    # The acoustic end-of-turn model (voice_agent/turn_model.py), asked about 200 ms into a pause. Measured with
+    # benchmarks/turn_model_scores.py (hibari; 7 answers, 10 mid-sentence audio cuts, 3 takes each; two runs):
+    # complete answers 0.92-0.99, but "I chose Postgres because the data was relational." 0.21-0.84; cuts after
+    # "by", "because", "so um", "...was" 0.01-0.03; after "the", "have", "time" 0.21-0.70; after "and", "to",
+    # "of" 0.80-0.98 (only the transcript can tell those). complete_at is the 10th percentile of the complete
+    # answers, unfinished_below their 5th capped at 0.5 (Pipecat's own line). eSpeak NG's complete sentences
+    # scored 0.03-0.97 (en-us median 0.17): on that voice the model is not to be trusted alone.
+    turn_model_complete_at: float = Field(
+        0.8, ge=0, le=1, description="an end-of-turn model score at or above this: the audio sounds finished"
+    )
+    turn_model_unfinished_below: float = Field(
+        0.5, ge=0, le=1, description="a score below this: the audio sounds unfinished (between the two: unsure)"
+    )
