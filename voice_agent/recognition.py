@@ -67,22 +67,22 @@ class Utterance:
         *,
         open_stream: StreamOpener,
         hooks: RecognitionHooks,
-        clock: Callable[[], float],
         spawn: Spawner,
     ) -> None:
         self.started = started
         self.wall_start = wall_start
         self._open_stream = open_stream
         self._hooks = hooks
-        self._clock = clock
         self._stream: SttStream | None = None
         self._pending: list[tuple[bytes, bool]] = []
         self._final: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._paused = False
         #: The latest interim transcript ("" before the first).
         self.interim = ""
-        #: When an interim last arrived (the session's clock); a repeated one counts too.
-        self.interim_time = 0.0
+        #: Frames pushed so far, and how many had been when an interim last arrived (a repeated one counts too):
+        #: freshness is counted in audio, which is what the recogniser keeps up with.
+        self.frames = 0
+        self.interim_frame = 0
         #: Speech lasted long enough to interrupt the agent.
         self.sustained = False
         #: Set when the speech ended; ``end_reason`` says what ended it (an ``EndReason`` value).
@@ -103,6 +103,7 @@ class Utterance:
         time to ``now``."""
         if is_speech and now is not None:
             self.last_voiced_time = now
+        self.frames += 1
         self._recent.append(frame)
         if self._stream is None:
             self._pending.append((frame, is_speech))
@@ -126,10 +127,11 @@ class Utterance:
         """Speech came back before the end."""
         self._paused = False
 
-    def interim_is_fresh(self, last_voiced_time: float, freshness_s: float) -> bool:
-        """There is an interim, and it arrived no more than ``freshness_s`` before the speech stopped (a
-        streaming STT keeping up), so it covers what was said."""
-        return bool(self.interim) and self.interim_time >= last_voiced_time - freshness_s
+    def interim_is_fresh(self, silent_frames: int, freshness_s: float) -> bool:
+        """There is an interim, and it arrived no more than ``freshness_s`` of audio before the speech stopped
+        (``silent_frames`` ago): a streaming STT keeping up, so it covers what was said."""
+        last_voiced = self.frames - silent_frames
+        return bool(self.interim) and self.interim_frame >= last_voiced - round(freshness_s / FRAME_S)
 
     # ------------------------------------------------------------------ the end
 
@@ -208,7 +210,7 @@ class Utterance:
         if not text:
             return
         # A repeated interim still says the recogniser has caught up with the speech as of now.
-        self.interim_time = self._clock()
+        self.interim_frame = self.frames
         if text != self.interim:
             self.interim = text
             self._hooks.on_interim(self, text)

@@ -271,7 +271,6 @@ class CallSession:
             wall,
             open_stream=self._stt.open_stream,  # type: ignore[union-attr]
             hooks=self,
-            clock=self.clock,
             spawn=self._spawn,
         )
 
@@ -329,7 +328,7 @@ class CallSession:
         """A short silence: with a streaming STT whose interim kept up with the speech, start the reply now,
         behind its gate (an utterance-level STT has no fresh interim yet and waits for the pause)."""
         utterance.last_voiced_time = hesitated.last_voiced_time
-        if utterance.interim_is_fresh(hesitated.last_voiced_time, self.turn_options.interim_fresh_s):
+        if utterance.interim_is_fresh(self._vad.silent_frames, self.turn_options.interim_fresh_s):
             utterance.pause(hesitated.last_voiced_time, hint_stt=False)
             self._speculate(utterance)
 
@@ -340,7 +339,7 @@ class CallSession:
         if not self._adaptive:
             return
         self._signals = EndSignals()
-        if utterance.interim_is_fresh(paused.last_voiced_time, self.turn_options.interim_fresh_s):
+        if utterance.interim_is_fresh(self._vad.silent_frames, self.turn_options.interim_fresh_s):
             self._signals.transcript = _text_verdict(self._heard_so_far(utterance.interim))
         model = self.providers.turn_model
         if model is not None:
@@ -457,8 +456,9 @@ class CallSession:
         if not reply or self._closing:
             return
         if self._adaptive and metrics.ended_by != EndReason.GRACE.value:
-            unfinished = _text_verdict(answer.text) is Verdict.UNFINISHED
-            if unfinished or (metrics.ended_by == EndReason.STT.value and model_said is Verdict.UNFINISHED):
+            words = _text_verdict(answer.text)
+            voice_unfinished = metrics.ended_by == EndReason.STT.value and model_said is Verdict.UNFINISHED
+            if words is Verdict.UNFINISHED or (voice_unfinished and words is not Verdict.COMPLETE):
                 answer.held = True  # it sounded finished to the ear, but the words stop mid-clause
                 self._emit(TranscriptUpdate("user", answer.text, final=False))
                 return

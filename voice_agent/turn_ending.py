@@ -6,10 +6,12 @@
   the interim is read at once; with Whisper the provisional decode at the pause brings it a little later. A
   streaming STT's own end of speech (Deepgram's ``speech_final``) is one more "complete" vote, not an override.
 
-The rule (``end_reason``): the think-time grace always ends the turn when it runs out. Before that, a signal
-that calls the answer unfinished holds the turn open; otherwise the first signal that calls it complete ends it
-(after a pause of ``vad.pause_ms``); when none has an opinion, the turn ends after ``vad.hangover_ms`` of
-silence, as a fixed-silence endpointer would.
+The rule (``end_reason``): the think-time grace always ends the turn when it runs out. Before that, words that
+stop mid-clause hold the turn open, and so does the model calling the voice unfinished, unless the words form a
+complete sentence (then ``vad.hangover_ms`` of silence settles it); otherwise the first signal that calls the
+answer complete ends it (from a pause of ``vad.pause_ms``); when none has an opinion, the turn ends after
+``vad.hangover_ms`` of silence, as a fixed-silence endpointer would. The final transcript has the last word: an
+utterance that ended on the voice alone but whose words stop mid-clause is held open (the session's ``Answer``).
 """
 
 from __future__ import annotations
@@ -50,14 +52,26 @@ class EndSignals:
 
 
 def end_reason(signals: EndSignals, silence_ms: int, hangover_ms: int, grace_ms: int) -> EndReason | None:
-    """Why the turn ends now, after ``silence_ms`` of silence, or None while it should stay open."""
+    """Why the turn ends now, after ``silence_ms`` of silence, or None while it should stay open.
+
+    The words are the sharper signal about an unfinished clause ("...Kubernetes and" sounds finished to the
+    model), the model the sharper one about a finished voice before any words exist (an utterance-level STT
+    has none 200 ms into a pause). So: words ending mid-clause hold the turn until the grace; the model calling
+    it unfinished holds it too, unless the words form a complete sentence, and then the plain silence
+    (``hangover_ms``) settles the disagreement; otherwise the first "complete" ends it.
+    """
     if silence_ms >= grace_ms:
         return EndReason.GRACE
-    if signals.unfinished():
+    words, model = signals.transcript, signals.model
+    if words is Verdict.UNFINISHED:
         return None
-    if signals.model is Verdict.COMPLETE:
+    if model is Verdict.UNFINISHED:
+        if words is Verdict.COMPLETE and silence_ms >= hangover_ms:
+            return EndReason.SILENCE
+        return None
+    if model is Verdict.COMPLETE:
         return EndReason.MODEL
-    if signals.transcript is Verdict.COMPLETE:
+    if words is Verdict.COMPLETE:
         return EndReason.TRANSCRIPT
     if signals.stt_final:
         return EndReason.STT

@@ -26,7 +26,7 @@ import asyncio
 import importlib.metadata
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -44,16 +44,6 @@ _NORMALISE_EPS = 1e-7  # as transformers' WhisperFeatureExtractor and Pipecat
 
 class EndOfTurnModelMissing(RuntimeError):
     """The end-of-turn model's file is not installed."""
-
-
-class EndOfTurnModel(Protocol):
-    """An acoustic end-of-turn model."""
-
-    name: str
-
-    async def probability(self, samples16k: np.ndarray) -> float:
-        """The probability (0 to 1) that the utterance in ``samples16k`` (16 kHz mono) is complete."""
-        ...
 
 
 def locate_smart_turn_model(distribution: str = SMART_TURN_DISTRIBUTION, file: str = SMART_TURN_FILE) -> Path:

@@ -37,7 +37,9 @@ class VadOptions(BaseModel):
     start_voiced_frames: int = Field(3, ge=1, description="voiced frames in that window that start speech")
     hangover_ms: int = Field(480, ge=60, description="silence that ends the candidate's turn")
     early_pause_ms: int = Field(100, ge=20, description="silence after which an early reply may start")
-    pause_ms: int = Field(240, ge=40, description="silence inside speech counted as a natural pause")
+    pause_ms: int = Field(
+        200, ge=40, description="silence inside speech counted as a pause: the end-of-turn signals are asked"
+    )
     preroll_ms: int = Field(200, ge=0, description="audio kept from before speech starts")
     barge_in_ms: int = Field(150, ge=20, description="speech needed to interrupt the agent")
 

@@ -395,6 +395,7 @@ class Settings(BaseSettings):
             hibari_voice=self.hibari_voice,
             hibari_workers=self.tts_workers,
             question_banks_dir=self.question_banks_dir,
+            turn_model=self.turn_model if self.turn_ending == "adaptive" else "none",
         )
 
     @cached_property

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 import numpy as np
 
 from tests.voice_agent.signals import speech_like
-from voice_agent.events import AgentState, LineCommitted, SessionEvent, TurnMetricsReady
+from voice_agent.events import AgentState, LineCommitted, SessionEvent, TranscriptUpdate, TurnMetricsReady
 from voice_agent.providers.base import (
     InterviewContext,
     LanguageModel,
@@ -127,16 +127,39 @@ class Harness:
     def lines(self) -> list[tuple[str, str, bool]]:
         return [(e.line.role, e.line.content, e.line.interrupted) for e in self.events if isinstance(e, LineCommitted)]
 
+    def user_interims(self) -> list[str]:
+        """The candidate's live (not yet final) transcript, as shown."""
+        return [e.text for e in self.events if isinstance(e, TranscriptUpdate) and e.role == "user" and not e.final]
+
     def metrics(self) -> list:
         return [e.metrics for e in self.events if isinstance(e, TurnMetricsReady)]
 
 
-def make(voice, stt, llm=None, tts=None, **options) -> Harness:
-    providers = Providers(stt=stt, llm=llm or ScriptedInterviewer(), tts=tts or voice, fallback_tts=voice)
-    context = InterviewContext(candidate_name="Sam", duration_minutes=20, seed="session-test")
+def make(voice, stt, llm=None, tts=None, turn_model=None, interview_type="mixed", **options) -> Harness:
+    providers = Providers(
+        stt=stt, llm=llm or ScriptedInterviewer(), tts=tts or voice, fallback_tts=voice, turn_model=turn_model
+    )
+    context = InterviewContext(
+        candidate_name="Sam", duration_minutes=20, seed="session-test", interview_type=interview_type
+    )
     return Harness(
         lambda sink: CallSession(providers=providers, context=context, on_event=sink, options=SessionOptions(**options))
     )
+
+
+class ScriptedTurnModel:
+    """An end-of-turn model that answers each question with the next score of its script (then 0.99)."""
+
+    name = "scripted-turn-model"
+
+    def __init__(self, scores: list[float]) -> None:
+        self.scores = list(scores)
+        self.asked = 0
+
+    async def probability(self, samples16k) -> float:
+        self.asked += 1
+        await asyncio.sleep(0)
+        return self.scores.pop(0) if self.scores else 0.99
 
 
 class CountingLlm:

@@ -69,7 +69,7 @@ def open_utterance(open_stream, hooks: Hooks, clock: Clock, preroll: int = 2) ->
         return task
 
     started = SpeechStarted(index=5, time=clock.now, preroll=[FRAME] * preroll)
-    utterance = Utterance(started, datetime.now(UTC), open_stream=open_stream, hooks=hooks, clock=clock, spawn=spawn)
+    utterance = Utterance(started, datetime.now(UTC), open_stream=open_stream, hooks=hooks, spawn=spawn)
     return utterance, tasks
 
 
@@ -104,20 +104,24 @@ async def test_interims_are_reported_once_each_and_keep_their_freshness():
         return stream
 
     hooks, clock = Hooks(), Clock()
-    utterance, _ = open_utterance(open_stream, hooks, clock)
+    utterance, _ = open_utterance(open_stream, hooks, clock, preroll=0)
     await asyncio.sleep(0)
-    clock.now = 11.0
+    for _ in range(50):  # 1 s of speech
+        utterance.push(FRAME, True)
     stream.emit(Transcript("I would", is_final=False))
     stream.emit(Transcript("I would", is_final=False))
     await asyncio.sleep(0.01)
     assert hooks.interims == ["I would"]
-    assert utterance.interim_is_fresh(last_voiced_time=11.2, freshness_s=0.3)
-    assert not utterance.interim_is_fresh(last_voiced_time=11.4, freshness_s=0.3)
-    clock.now = 11.4  # a repeat says the recogniser caught up as of now
-    stream.emit(Transcript("I would", is_final=False))
+    for _ in range(10):  # 0.2 s more speech, then the speech stops and 0.1 s of silence follows
+        utterance.push(FRAME, True)
+    for _ in range(5):
+        utterance.push(FRAME, False)
+    assert utterance.interim_is_fresh(silent_frames=5, freshness_s=0.3)  # heard 0.2 s before the end
+    assert not utterance.interim_is_fresh(silent_frames=5, freshness_s=0.1)
+    stream.emit(Transcript("I would", is_final=False))  # a repeat says the recogniser caught up as of now
     await asyncio.sleep(0.01)
     assert hooks.interims == ["I would"]
-    assert utterance.interim_is_fresh(last_voiced_time=11.5, freshness_s=0.3)
+    assert utterance.interim_is_fresh(silent_frames=5, freshness_s=0.0)
     await utterance.aclose()
 
 
@@ -130,7 +134,7 @@ async def test_the_final_transcript_is_asked_for_and_reported():
     hooks, clock = Hooks(), Clock()
     utterance, _ = open_utterance(open_stream, hooks, clock)
     await asyncio.sleep(0)
-    utterance.end(SpeechEnded(90, 11.8, 5, 64, 11.2, 55))  # frames 5..64 voiced
+    utterance.end(SpeechEnded(90, 11.8, 5, 64, 11.2, 55), "silence")  # frames 5..64 voiced
     heard = await utterance.transcript(timeout_s=5)
     assert (heard.text, heard.timed_out) == ("I would profile the slowest endpoint.", False)
     assert hooks.finals == [("I would profile the slowest endpoint.", True)]
@@ -177,8 +181,8 @@ async def test_the_stt_ending_the_speech_counts_it_to_the_last_voiced_frame():
     hooks, clock = Hooks(), Clock()
     utterance, _ = open_utterance(open_stream, hooks, clock)
     utterance.push(FRAME, True, now=10.98)
-    utterance.end_by_stt(index=60, now=11.3)
-    assert utterance.ended_by_stt and utterance.ended is not None
+    utterance.end(SpeechEnded(60, 11.3, 5, 54, 10.98, 50), "stt")
+    assert utterance.end_reason == "stt" and utterance.ended is not None
     assert utterance.ended.last_voiced_time == 10.98
     assert round(utterance.speech_seconds, 2) == 1.0
     await utterance.aclose()

@@ -42,6 +42,8 @@ class ProviderConfig(BaseModel):
     openai_tts: OpenAISpeechOptions = Field(default_factory=OpenAISpeechOptions)
     #: An operator's question banks for the scripted interviewer (``QUESTION_BANKS_DIR``); None: the built-in ones.
     question_banks_dir: Path | None = None
+    #: The acoustic end-of-turn model: "smart-turn", or "none".
+    turn_model: str = "smart-turn"
 
 
 def _offline_stt(config: ProviderConfig) -> Any:
@@ -165,13 +167,22 @@ async def load_providers(config: ProviderConfig) -> Providers:
             log.warning("fallback voice unavailable: %s", exc)
     if getattr(llm, "name", "") != "scripted":
         fallback_llm = await build_provider("llm", "scripted", config)
-    log.info("providers: stt=%s llm=%s tts=%s", stt.name, llm.name, tts.name)
-    return Providers(stt=stt, llm=llm, tts=tts, fallback_tts=fallback_tts, fallback_llm=fallback_llm)
+    turn_model = None
+    if config.turn_model == "smart-turn":
+        from voice_agent.turn_model import SmartTurnModel
+
+        turn_model = SmartTurnModel()
+        await turn_model.start()
+    log.info("providers: stt=%s llm=%s tts=%s turn model=%s", stt.name, llm.name, tts.name, config.turn_model)
+    return Providers(
+        stt=stt, llm=llm, tts=tts, fallback_tts=fallback_tts, fallback_llm=fallback_llm, turn_model=turn_model
+    )
 
 
 async def close_providers(providers: Providers) -> None:
     """Release what the providers hold (threads, processes, connections)."""
-    for provider in (providers.stt, providers.llm, providers.tts, providers.fallback_tts, providers.fallback_llm):
+    every = (providers.stt, providers.llm, providers.tts, providers.fallback_tts, providers.fallback_llm)
+    for provider in (*every, providers.turn_model):
         close = getattr(provider, "aclose", None)
         if close is not None:
             try:
