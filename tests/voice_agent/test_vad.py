@@ -46,7 +46,7 @@ def test_end_is_declared_after_the_hangover_and_reports_the_last_voiced_frame():
         (22, "SpeechStarted"),
         (27, "SpeechSustained"),
         (54, "SpeechHesitated"),  # 100 ms of silence: an early reply may start
-        (61, "SpeechPaused"),  # 240 ms: a natural pause
+        (59, "SpeechPaused"),  # 200 ms: a pause, where the end-of-turn signals are asked
         (73, "SpeechEnded"),  # 480 ms: the end of the turn
     ]
     ended = events[-1][1]
@@ -65,10 +65,10 @@ def test_a_pause_shorter_than_the_hangover_keeps_the_turn_open():
         (12, "SpeechStarted"),
         (17, "SpeechSustained"),
         (34, "SpeechHesitated"),
-        (41, "SpeechPaused"),
+        (39, "SpeechPaused"),
         (45, "SpeechResumed"),
         (59, "SpeechHesitated"),
-        (66, "SpeechPaused"),
+        (64, "SpeechPaused"),
         (78, "SpeechEnded"),
     ]
     paused = events[3][1]
