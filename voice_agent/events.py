@@ -138,6 +138,8 @@ class SpokenLine:
     metrics: dict[str, Any] | None = None
     interrupted: bool = False
     ended_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    #: "turn", or "aside": a line that is not a turn of the interview ("Sure, take your time.", an idle prompt).
+    kind: str = "turn"
 
 
 @dataclass(slots=True)

@@ -47,6 +47,7 @@ from voice_agent.providers.base import (
     ChatMessage,
     EndOfTurnModel,
     InterviewContext,
+    LineKind,
     LlmUsage,
     Providers,
     ReplyRequest,
@@ -638,11 +639,13 @@ class CallSession:
         seconds: float,
         metrics: dict[str, object] | None = None,
         interrupted: bool = False,
+        kind: LineKind = "turn",
     ) -> None:
         """A line is final: into the history, to the client, and to the store."""
-        self.history.append(ChatMessage(role, text))  # type: ignore[arg-type]
+        self.history.append(ChatMessage(role, text, kind))  # type: ignore[arg-type]
         self._emit(TranscriptUpdate(role, text, final=True))
-        self._emit(LineCommitted(SpokenLine(role, text, started_at, round(seconds, 2), metrics, interrupted)))
+        line = SpokenLine(role, text, started_at, round(seconds, 2), metrics, interrupted, kind=kind)
+        self._emit(LineCommitted(line))
 
     def _set_state(self, state: AgentState) -> None:
         if state != self.state:
@@ -684,7 +687,8 @@ def merge_consecutive(messages: list[ChatMessage]) -> list[ChatMessage]:
     merged: list[ChatMessage] = []
     for message in messages:
         if merged and merged[-1].role == message.role:
-            merged[-1] = ChatMessage(message.role, f"{merged[-1].content} {message.content}")
+            kind = "aside" if merged[-1].kind == message.kind == "aside" else "turn"
+            merged[-1] = ChatMessage(message.role, f"{merged[-1].content} {message.content}", kind)
         else:
             merged.append(message)
     return merged

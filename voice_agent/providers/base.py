@@ -94,14 +94,18 @@ async def open_stt_call(stt: SpeechToText, on_fault: FaultReporter) -> SttCall |
 
 
 ChatRole = Literal["user", "assistant"]
+#: A transcript line is a turn of the interview, or an aside around it.
+LineKind = Literal["turn", "aside"]
 
 
 @dataclass(frozen=True, slots=True)
 class ChatMessage:
-    """One line of the conversation as the language model sees it."""
+    """One line of the conversation as the language model sees it; ``kind`` "aside" marks a line that is not a
+    turn of the interview ("Sure, take your time.", an idle prompt, a rejoin greeting)."""
 
     role: ChatRole
     content: str
+    kind: LineKind = "turn"
 
 
 InterviewType = Literal["technical", "behavioral", "mixed"]
