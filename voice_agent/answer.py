@@ -23,6 +23,8 @@ class Answer:
     last_voiced_index: int = 0
     #: Waiting for more: the last part sounded unfinished, or the candidate went on over the reply.
     held: bool = False
+    #: The candidate asked for time ("let me think"): the longer grace applies.
+    think_time: bool = False
 
     @property
     def text(self) -> str:

@@ -52,6 +52,8 @@ class OutboundAudio:
 
     def __init__(self) -> None:
         self._frames: deque[tuple[np.ndarray, Segment]] = deque()
+        #: While paused, ``pull`` gives silence and keeps the queue (the agent holds its breath).
+        self.paused = False
         self._silence = np.zeros(OUT_FRAME_SAMPLES, np.int16)
         self._silence.setflags(write=False)
 
@@ -69,8 +71,8 @@ class OutboundAudio:
         self._frames.append((frame, segment))
 
     def pull(self) -> tuple[np.ndarray, Segment | None]:
-        """The next frame and its segment, or silence and None."""
-        if not self._frames:
+        """The next frame and its segment, or silence and None (when empty or paused)."""
+        if not self._frames or self.paused:
             return self._silence, None
         frame, segment = self._frames.popleft()
         segment.frames_played += 1

@@ -19,7 +19,7 @@ from voice_agent.audio import OUT_FRAME_SAMPLES, OUT_SAMPLE_RATE, Framer, PcmRes
 from voice_agent.events import ErrorRaised, SessionEvent, TurnMetrics
 from voice_agent.interview import END_OF_INTERVIEW_MARKER
 from voice_agent.outbound import OutboundAudio, Segment, played_text
-from voice_agent.providers.base import LlmUsage, Providers, ReplyRequest, TextToSpeech
+from voice_agent.providers.base import LineKind, LlmUsage, Providers, ReplyRequest, TextToSpeech
 from voice_agent.sentences import SentenceSplitter
 from voice_agent.turn_options import TurnOptions
 
@@ -74,8 +74,11 @@ class Reply:
         gate_open: bool = True,
         user_text: str | None = None,
         turn: TurnOptions | None = None,
+        kind: LineKind = "turn",
     ) -> None:
         self.request = request
+        #: "turn", or "aside" (a fixed line around the turns: no metrics, never settles an answer).
+        self.kind: LineKind = kind
         self.turn = turn or TurnOptions()
         self.providers = providers
         self.outbound = outbound

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import re
 import time
@@ -28,6 +29,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from voice_agent.answer import Answer
+from voice_agent.asides import ASIDES, SpokenText
 from voice_agent.audio import FRAME_MS, VAD_FRAME_SAMPLES, VAD_SAMPLE_RATE, Framer, PcmResampler
 from voice_agent.events import (
     AgentState,
@@ -58,7 +60,14 @@ from voice_agent.recognition import Utterance
 from voice_agent.reply import Reply
 from voice_agent.turn_ending import EndReason, EndSignals, Verdict, end_reason, model_verdict
 from voice_agent.turn_options import TurnOptions
-from voice_agent.turn_text import Completeness, completeness
+from voice_agent.turn_text import (
+    Completeness,
+    EchoDetector,
+    asks_for_time,
+    completeness,
+    is_backchannel,
+    is_filler_only,
+)
 from voice_agent.vad import (
     SpeechEnded,
     SpeechHesitated,
@@ -72,6 +81,8 @@ from voice_agent.vad import (
 log = logging.getLogger(__name__)
 
 EventSink = Callable[[SessionEvent], None]
+#: Speech that began this soon after the agent's voice may be its echo.
+ECHO_WINDOW_S = 1.5
 
 
 class SessionOptions(BaseModel):
@@ -143,6 +154,17 @@ class CallSession:
         self._answer_settled = False
         #: Replies dropped because the candidate went on just after they began (the answer was not finished).
         self.false_interruptions = 0
+        #: Transcripts dropped as the agent's own voice heard back (speakerphone without echo cancellation).
+        self.echoes_dropped = 0
+        #: Speech over the agent that turned out not to interrupt it (a backchannel, a cough, an echo).
+        self.backchannels = 0
+        self._echo = EchoDetector()
+        self._echo_suspected = False
+        self._agent_voice_until = float("-inf")
+        #: The utterance the agent paused its voice for, until its words say whether it interrupts.
+        self._paused_for: Utterance | None = None
+        self._idle_from: int | None = None
+        self._idle_prompts = 0
         self._outbound = OutboundAudio()
         self._utterance: Utterance | None = None
         self._stt: SttCall | object = providers.stt
@@ -261,11 +283,14 @@ class CallSession:
                 self._on_speech_end(utterance, event)
         if self._adaptive:
             self._check_turn_end(now)
+            self._check_paused_speech()
+            self._check_idle()
 
     # ------------------------------------------------------------------ the candidate's turn
 
     def _begin_utterance(self, started: SpeechStarted) -> None:
         wall = datetime.now(UTC) - timedelta(seconds=self.clock() - started.time)
+        self._idle_from = None
         self._signals = EndSignals()
         self._utterance = Utterance(
             started,
@@ -313,17 +338,19 @@ class CallSession:
         utterance.sustained = True
         if self._reply is None:
             return
-        reply = self._silence_reply()
-        if self._answer is not None and not self._answer_settled:
-            # The candidate went on just after the agent began replying: the reply was premature. It is dropped
-            # unheard-of (no line), and what the candidate says now joins the same answer.
-            self._answer.held = True
-            self.false_interruptions += 1
-            self._spawn(self._discard_reply(reply))
+        if not self._adaptive:
+            # Barge-in: the candidate talks over the agent. The agent falls silent from the next frame; storing
+            # what was played can follow.
+            self._spawn(self._interrupt_replies(reason="barge_in", reply=self._silence_reply()))
             return
-        # Barge-in: the candidate talks over the agent. The agent falls silent from the next frame; storing what
-        # was played can follow.
-        self._spawn(self._interrupt_replies(reason="barge_in", reply=reply))
+        if self._echo_suspected:
+            return  # on speakerphone: only words that are not the agent's own stop it (at the utterance's end)
+        # Speech over the agent: it falls silent from the next frame, but keeps its place until the words (or
+        # the speech going on past ``interrupt_after_ms``) say whether this interrupts it, or is a backchannel
+        # ("mm-hm"), a cough or its own echo.
+        self._outbound.paused = True
+        self._paused_for = utterance
+        self._set_state(AgentState.LISTENING)
 
     def _on_hesitation(self, utterance: Utterance, hesitated: SpeechHesitated) -> None:
         """A short silence: with a streaming STT whose interim kept up with the speech, start the reply now,
@@ -385,14 +412,89 @@ class CallSession:
                 self._end_utterance(utterance, reason, now)
             return
         answer = self._answer
-        if answer is not None and answer.held and self._reply is None and not self._finishing:
+        if answer is not None and answer.held and self._reply is None and not self._finishing and not self._closing:
             silence_ms = (self._vad.index - answer.last_voiced_index) * FRAME_MS
-            if silence_ms >= self._grace_ms():
+            grace_ms = round(self.turn_options.ask_time_grace_s * 1000) if answer.think_time else self._grace_ms()
+            if silence_ms >= grace_ms:
                 answer.held = False
                 metrics = TurnMetrics(user_speech_end=answer.last_voiced_time, endpoint=now, turn=0)
                 metrics.stt_final = now
                 metrics.ended_by = EndReason.GRACE.value
                 self._reply_to_answer(answer, metrics)
+
+    def _check_paused_speech(self) -> None:
+        """Speech the agent paused for that goes on past ``interrupt_after_ms`` interrupts it, words or not."""
+        utterance = self._paused_for
+        if utterance is None or utterance.ended is not None:
+            return
+        spoken_ms = (self._vad.last_voiced_index - utterance.started.index + 1) * FRAME_MS
+        if spoken_ms >= self.turn_options.interrupt_after_ms:
+            self._confirm_interruption()
+
+    def _confirm_interruption(self) -> None:
+        """The speech over the agent is meant: if the answer it replies to was not settled yet, the reply was
+        premature and is dropped (the speech joins the answer); otherwise it is a barge-in."""
+        self._paused_for = None
+        if self._reply is None:
+            return
+        reply = self._silence_reply()
+        if self._answer is not None and not self._answer_settled:
+            self._answer.held = True
+            self.false_interruptions += 1
+            self._spawn(self._discard_reply(reply))
+        else:
+            self._spawn(self._interrupt_replies(reason="barge_in", reply=reply))
+
+    def _let_agent_go_on(self) -> None:
+        """The speech the agent paused for did not interrupt it: it goes on where it stopped."""
+        self._paused_for = None
+        self.backchannels += 1
+        self._outbound.paused = False
+        if self._reply is not None and self._reply.metrics.first_frame_sent is not None:
+            self._set_state(AgentState.SPEAKING)
+        elif self._reply is not None:
+            self._set_state(AgentState.THINKING)
+
+    def _drop_utterance(self, utterance: Utterance) -> None:
+        self._spawn(utterance.aclose())
+        if self._utterance is utterance:
+            self._utterance = None
+        if self._paused_for is utterance:
+            self._let_agent_go_on()
+
+    def _check_idle(self) -> None:
+        """Silence after a question: one gentle prompt, then an offer to move on; never more than two."""
+        if self._idle_from is None or self._idle_prompts >= 2 or self._muted:
+            return
+        if self._reply is not None or self._utterance is not None or self._finishing or self._closing:
+            return
+        if self._answer is not None and self._answer.held:
+            return
+        o = self.turn_options
+        wait_s = o.idle_prompt_s if self._idle_prompts == 0 else o.idle_move_on_s
+        if (self._vad.index - self._idle_from) * FRAME_MS >= wait_s * 1000:
+            self._idle_prompts += 1
+            self._idle_from = None
+            self._speak_aside(ASIDES.idle_prompt if self._idle_prompts == 1 else ASIDES.idle_move_on)
+
+    def _speak_aside(self, text: str) -> None:
+        """Say a fixed line around the turns (stored as an aside)."""
+        if self._reply is not None or self._closing:
+            return
+        providers = dataclasses.replace(self.providers, llm=SpokenText(text))
+        reply = Reply(
+            request=self._request(None),
+            providers=providers,
+            outbound=self._outbound,
+            metrics=TurnMetrics(turn=self._turn),
+            emit=self._emit,
+            clock=self.clock,
+            usage=LlmUsage(),
+            turn=self.turn_options,
+            kind="aside",
+        )
+        reply.start()
+        self._adopt_reply(reply)
 
     def _on_speech_end(self, utterance: Utterance, ended: SpeechEnded) -> None:
         reason = EndReason.GRACE if self._adaptive else EndReason.SILENCE
@@ -400,8 +502,7 @@ class CallSession:
         too_short = ended.voiced_frames * FRAME_MS < self.turn_options.min_speech_ms
         if too_short or (self._reply is not None and not utterance.sustained):
             # A click or a cough, or a short noise while the agent was busy: not an answer.
-            self._spawn(utterance.aclose())
-            self._utterance = None
+            self._drop_utterance(utterance)
             return
         self._finish_in_background(utterance, self.clock(), reply=True)
 
@@ -414,8 +515,7 @@ class CallSession:
         utterance.end(ended, reason.value)
         too_short = ended.voiced_frames * FRAME_MS < self.turn_options.min_speech_ms
         if too_short or (self._reply is not None and not utterance.sustained):
-            self._spawn(utterance.aclose())
-            self._utterance = None
+            self._drop_utterance(utterance)
             return
         self._finish_in_background(utterance, now, reply=True)
 
@@ -442,7 +542,21 @@ class CallSession:
         metrics.stt_final = self.clock()
         await utterance.aclose()
         self.usage.stt_seconds += utterance.speech_seconds
-        if not heard.text:
+        text = heard.text
+        over_agent = utterance.started.time <= self._agent_voice_until + ECHO_WINDOW_S
+        if text and self._adaptive and self.turn_options.echo_gate and over_agent:
+            if self._echo.is_echo(text, self.clock()):
+                self.echoes_dropped += 1
+                self._echo_suspected = True
+                log.info("dropped a transcript that was the agent's own voice heard back")
+                text = ""
+        if self._paused_for is utterance or (self._echo_suspected and over_agent and self._reply is not None):
+            if not text or is_backchannel(text) or is_filler_only(text):
+                if self._paused_for is utterance:
+                    self._let_agent_go_on()
+                return
+            self._confirm_interruption()
+        if not text:
             if self._speculative is not None and (self._answer is None or not self._answer.held):
                 await self._drop_speculative()
             return
@@ -451,10 +565,18 @@ class CallSession:
             answer = self._answer = Answer(utterance.wall_start)
             self._answer_settled = False
         last_index = utterance.ended.last_voiced_index if utterance.ended is not None else self._vad.index
-        answer.add(heard.text, utterance.speech_seconds, utterance.last_voiced_time, last_index)
+        answer.add(text, utterance.speech_seconds, utterance.last_voiced_time, last_index)
+        self._idle_prompts = 0
         if not self._adaptive:
             self._settle_answer()
         if not reply or self._closing:
+            return
+        if self._adaptive and asks_for_time(text):
+            # "Let me think": a short aside, and a longer grace; the turn stays the candidate's.
+            answer.held = True
+            answer.think_time = True
+            self._emit(TranscriptUpdate("user", answer.text, final=False))
+            self._speak_aside(ASIDES.take_your_time)
             return
         if self._adaptive and metrics.ended_by != EndReason.GRACE.value:
             words = _text_verdict(answer.text)
@@ -553,6 +675,8 @@ class CallSession:
     def _silence_reply(self) -> Reply | None:
         """Detach the current reply, stop it producing and drop its queued audio, all before the next frame."""
         reply, self._reply = self._reply, None
+        self._outbound.paused = False
+        self._paused_for = None
         if reply is not None:
             reply.stop()
             self._outbound.clear()
@@ -594,15 +718,20 @@ class CallSession:
         if reply is None:
             return frame
         if segment is not None:
+            now = self.clock()
+            self._agent_voice_until = now
             if reply.metrics.first_frame_sent is None:
-                reply.metrics.first_frame_sent = self.clock()
+                reply.metrics.first_frame_sent = now
                 reply.started_wall = datetime.now(UTC)
                 self._set_state(AgentState.SPEAKING)
-                self.turns.append(reply.metrics)
-                self._emit(TurnMetricsReady(reply.metrics))
+                if reply.kind == "turn":
+                    self.turns.append(reply.metrics)
+                    self._emit(TurnMetricsReady(reply.metrics))
             if segment.frames_played == 1:
+                self._echo.played(segment.text, now)
                 self._emit(TranscriptUpdate("assistant", reply.played_text() or segment.text, final=False))
-            if not self._answer_settled and reply.played_seconds() >= self.turn_options.resume_window_s:
+            settles = reply.kind == "turn" and not self._answer_settled
+            if settles and reply.played_seconds() >= self.turn_options.resume_window_s:
                 self._settle_answer()
         elif reply.finished_playing:
             self._finish_reply(reply)
@@ -611,7 +740,9 @@ class CallSession:
     def _finish_reply(self, reply: Reply) -> None:
         self._reply = None
         self._account(reply)
-        self._settle_answer()
+        if reply.kind == "turn":
+            self._settle_answer()
+        self._idle_from = self._vad.index
         if reply.text:
             self._commit_reply_line(reply, reply.text, interrupted=False)
         if reply.ends_interview:
@@ -629,7 +760,8 @@ class CallSession:
     def _commit_reply_line(self, reply: Reply, text: str, interrupted: bool) -> None:
         seconds = reply.played_seconds()
         started = reply.started_wall or datetime.now(UTC) - timedelta(seconds=seconds)
-        self._commit_line("assistant", text, started, seconds, reply.metrics.to_dict(), interrupted)
+        metrics = reply.metrics.to_dict() if reply.kind == "turn" else None
+        self._commit_line("assistant", text, started, seconds, metrics, interrupted, kind=reply.kind)
 
     def _commit_line(
         self,

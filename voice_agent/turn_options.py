@@ -37,6 +37,18 @@ class TurnOptions(BaseModel):
         description="a candidate who goes on within this long after the agent began replying keeps the turn: "
         "the reply is dropped and the answer stays one line",
     )
+    interrupt_after_ms: int = Field(
+        700,
+        ge=0,
+        description="speech over the agent this long interrupts it whatever it says; shorter speech only pauses "
+        "it until the words are known (a backchannel, a cough or an echo lets it go on where it stopped)",
+    )
+    echo_gate: bool = Field(True, description="drop a transcript that is the agent's own recent words (speakerphone)")
+    ask_time_grace_s: float = Field(
+        12.0, gt=0, description='pause allowed after the candidate asks for time ("let me think")'
+    )
+    idle_prompt_s: float = Field(12.0, gt=0, description="silence after a question before a gentle prompt")
+    idle_move_on_s: float = Field(15.0, gt=0, description="further silence before offering to move on")
     min_speech_ms: int = Field(250, ge=0, description="voiced speech shorter than this is noise, not an answer")
     interim_fresh_s: float = Field(
         0.3, ge=0, description="an interim this close to the end of the speech covers it (starts an early reply)"

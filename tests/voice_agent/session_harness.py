@@ -96,6 +96,13 @@ class Harness:
             self.session.push_pcm(pcm[i : i + 320], 16000)
             await asyncio.sleep(0)
 
+    async def wait(self, seconds: float) -> None:
+        """Silence from the candidate, in 20 ms frames."""
+        pcm = np.zeros(int(seconds * 16000), np.int16)
+        for i in range(0, len(pcm) - 319, 320):
+            self.session.push_pcm(pcm[i : i + 320], 16000)
+            await asyncio.sleep(0)
+
     async def play(self, voiced_frames: int | None = None, timeout: float = 30.0) -> None:
         """Pull frames as a transport would, but as fast as the agent has audio: until the agent has spoken and
         is listening again, or until ``voiced_frames`` frames of its voice were pulled."""
@@ -126,6 +133,10 @@ class Harness:
 
     def lines(self) -> list[tuple[str, str, bool]]:
         return [(e.line.role, e.line.content, e.line.interrupted) for e in self.events if isinstance(e, LineCommitted)]
+
+    def kinds(self) -> list[tuple[str, str, str]]:
+        """Each stored line as (role, kind, text)."""
+        return [(e.line.role, e.line.kind, e.line.content) for e in self.events if isinstance(e, LineCommitted)]
 
     def user_interims(self) -> list[str]:
         """The candidate's live (not yet final) transcript, as shown."""

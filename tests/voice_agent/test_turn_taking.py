@@ -122,3 +122,82 @@ async def test_the_fixed_silence_setting_brings_back_the_old_behaviour(voice):
     await h.wait_for(lambda: len(user_lines(h)) == 1)
     assert h.metrics() == [] or h.metrics()[-1].ended_by == "silence"
     await h.session.close("test")
+
+
+async def test_a_backchannel_over_the_agent_does_not_stop_it(voice):
+    stt = ScriptedStt([(None, "I led the migration."), (None, "Mm-hm.")])
+    h = make(voice, stt, turn_model=ScriptedTurnModel([0.95, 0.95]), turn=TurnOptions(resume_window_s=0.5))
+    await h.session.start()
+    await h.play()
+    await h.say(1.0)
+    await h.play(voiced_frames=40)  # past the resume window: the answer is settled
+    await h.say(0.4)  # "mm-hm" while the agent speaks: it holds its breath, then goes on
+    await h.wait_for(lambda: len(agent_lines(h)) == 2)
+    assert user_lines(h) == ["I led the migration."]
+    assert agent_lines(h)[1][1] is False  # played to its end
+    assert h.session.backchannels == 1
+    await h.session.close("test")
+
+
+async def test_short_words_that_mean_it_do_interrupt(voice):
+    stt = ScriptedStt([(None, "I led the migration."), (None, "Wait, sorry.")])
+    h = make(voice, stt, turn_model=ScriptedTurnModel([0.95, 0.95]), turn=TurnOptions(resume_window_s=0.5))
+    await h.session.start()
+    await h.play()
+    await h.say(1.0)
+    await h.play(voiced_frames=40)
+    await h.say(0.4)
+    await h.wait_for(lambda: len(user_lines(h)) == 2)
+    assert user_lines(h) == ["I led the migration.", "Wait, sorry."]
+    assert agent_lines(h)[1][1] is True
+    await h.session.close("test")
+
+
+async def test_the_agents_own_voice_heard_back_is_not_answered(voice):
+    from voice_agent.asides import SpokenText
+
+    question = "Tell me about a time you disagreed with your manager."
+    stt = ScriptedStt([(None, "Tell me about a time you disagree with your manager.")])  # the echo, misheard
+    h = make(voice, stt, llm=SpokenText(question), turn_model=ScriptedTurnModel([0.95]))
+    await h.session.start()
+    await h.play(voiced_frames=40)
+    await h.say(0.5)  # the speakerphone plays (part of) the question back into the microphone
+    await h.wait_for(lambda: len(agent_lines(h)) == 1)
+    assert user_lines(h) == []
+    assert agent_lines(h) == [(question, False)]
+    assert h.session.echoes_dropped == 1
+    await h.session.close("test")
+
+
+async def test_asking_for_time_gets_an_aside_and_keeps_the_turn(voice):
+    stt = ScriptedStt([(None, "Let me think."), (None, "I would put a queue in front of the workers.")])
+    h = make(voice, stt, turn_model=ScriptedTurnModel([0.95, 0.95]))
+    await h.session.start()
+    await h.play()
+    await h.say(0.6)
+    await h.play()  # "Sure, take your time."
+    await h.wait(5.0)  # longer than the usual grace: still the candidate's turn
+    assert user_lines(h) == []
+    await h.say(1.2)
+    await h.wait_for(lambda: len(user_lines(h)) == 1)
+    assert user_lines(h) == ["Let me think. I would put a queue in front of the workers."]
+    assert ("assistant", "aside", "Sure, take your time.") in h.kinds()
+    await h.session.close("test")
+
+
+async def test_silence_after_a_question_gets_one_prompt_then_one_offer_to_move_on(voice):
+    h = make(voice, ScriptedStt([]))
+    await h.session.start()
+    await h.play()
+    await h.wait(12.5)
+    await h.play()
+    asides = [text for role, kind, text in h.kinds() if kind == "aside"]
+    assert asides == ["Take your time. Would you like me to repeat the question?"]
+    await h.wait(10.0)  # not yet the offer
+    assert len([k for _, k, _ in h.kinds() if k == "aside"]) == 1
+    await h.wait(6.0)
+    await h.play()
+    await h.wait(40.0)  # never more than two in a row
+    asides = [text for role, kind, text in h.kinds() if kind == "aside"]
+    assert len(asides) == 2 and asides[1].startswith("If you'd rather, we can move on")
+    await h.session.close("test")
