@@ -156,6 +156,13 @@ class Settings(BaseSettings):
     think_grace_s: float = Field(_turn("think_grace_s"), gt=0, description="longest unfinished pause")
     think_grace_hard_s: float = Field(_turn("think_grace_hard_s"), gt=0, description="the same, hard questions")
     resume_window_s: float = Field(_turn("resume_window_s"), ge=0, description="going on keeps the turn")
+    interrupt_after_ms: int = Field(_turn("interrupt_after_ms"), ge=0, description="speech that interrupts")
+    echo_gate: bool = Field(_turn("echo_gate"), description="drop the agent's own words heard back")
+    ask_time_grace_s: float = Field(_turn("ask_time_grace_s"), gt=0, description="pause after 'let me think'")
+    idle_prompt_s: float = Field(_turn("idle_prompt_s"), gt=0, description="silence before a gentle prompt")
+    idle_move_on_s: float = Field(_turn("idle_move_on_s"), gt=0, description="then before offering to move on")
+    turn_model_complete_at: float = Field(_turn("turn_model_complete_at"), ge=0, le=1, description="finished")
+    turn_model_unfinished_below: float = Field(_turn("turn_model_unfinished_below"), ge=0, le=1, description="not")
     min_speech_ms: int = Field(_turn("min_speech_ms"), ge=0, description="shorter voiced speech is noise")
     interim_fresh_s: float = Field(_turn("interim_fresh_s"), ge=0, description="an interim this fresh covers it")
     early_reply: bool = Field(_turn("early_reply"), description="start the reply on a stable interim")
@@ -414,6 +421,13 @@ class Settings(BaseSettings):
             think_grace_s=self.think_grace_s,
             think_grace_hard_s=self.think_grace_hard_s,
             resume_window_s=self.resume_window_s,
+            interrupt_after_ms=self.interrupt_after_ms,
+            echo_gate=self.echo_gate,
+            ask_time_grace_s=self.ask_time_grace_s,
+            idle_prompt_s=self.idle_prompt_s,
+            idle_move_on_s=self.idle_move_on_s,
+            turn_model_complete_at=self.turn_model_complete_at,
+            turn_model_unfinished_below=self.turn_model_unfinished_below,
             min_speech_ms=self.min_speech_ms,
             interim_fresh_s=self.interim_fresh_s,
             early_reply=self.early_reply,
