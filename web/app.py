@@ -25,6 +25,7 @@ from web.feedback import FeedbackService
 from web.metrics import CallMonitor
 from web.middlewares import add_security_headers, count_requests, origin_check, rate_limit
 from web.ratelimit import InMemoryRateLimiter
+from web.recording_store import FolderRecordingStore
 from web.recordings import RecordingHook
 from web.security import FileOrEnvSecretKey
 from web.settings import Settings
@@ -143,6 +144,7 @@ def create_app(settings: Settings) -> web.Application:
     app[appkeys.DRAINING] = asyncio.Event()
     monitor = CallMonitor()
     app[appkeys.MONITOR] = monitor
+    app[appkeys.RECORDINGS] = FolderRecordingStore(settings.recordings_path)
     app[appkeys.CALL_HOOKS] = [monitor.hook, RecordingHook(app)]
     # Cleanup runs in reverse: calls end (and store their last lines) before the database closes.
     app.cleanup_ctx.append(_redis_ctx)
