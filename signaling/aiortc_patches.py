@@ -69,11 +69,6 @@ def restrict_host_addresses(addresses: Sequence[str] | None) -> None:
     aioice.ice.get_host_addresses = _configured_host_addresses
 
 
-def current_host_addresses() -> list[str] | None:
-    """The addresses set by ``restrict_host_addresses`` (None when unrestricted)."""
-    return None if _host_addresses is None else list(_host_addresses)
-
-
 def _speech_or_video_jitter_buffer(
     capacity: int, prefetch: int = 0, is_video: bool = False
 ) -> JitterBuffer | SpeechJitterBuffer:
@@ -93,11 +88,6 @@ def speech_buffer_of(receiver: Any) -> SpeechJitterBuffer | None:
     aiortc 1.16.0: ``RTCRtpReceiver.__jitter_buffer``)."""
     buffer = getattr(receiver, "_RTCRtpReceiver__jitter_buffer", None)
     return buffer if isinstance(buffer, SpeechJitterBuffer) else None
-
-
-def speech_jitter_buffer_in_use() -> bool:
-    """Whether new receivers get ``SpeechJitterBuffer``."""
-    return aiortc.rtcrtpreceiver.JitterBuffer is _speech_or_video_jitter_buffer
 
 
 def parse_ice_servers(value: str | list[dict[str, Any]] | None) -> list[dict[str, Any]]:

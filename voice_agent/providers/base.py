@@ -254,4 +254,3 @@ class Providers:
     fallback_tts: TextToSpeech | None = None
     #: An interviewer that needs nothing external, asked when ``llm`` fails.
     fallback_llm: LanguageModel | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
