@@ -18,13 +18,12 @@ from prometheus_client import Counter as PromCounter
 
 from signaling.live_call import LiveCall
 from voice_agent.events import CallEnded, ErrorRaised, SessionEvent, TurnMetricsReady
+from voice_agent.providers.base import Providers, is_embedded
 from voice_agent.session import Usage
 
 STAGES = ("endpointing_ms", "stt_ms", "llm_ttft_ms", "tts_first_audio_ms", "response_ms")
 #: Latencies kept per stage for the status percentiles (the most recent ones).
 RESERVOIR = 5000
-#: Providers that run on this machine cost nothing per use.
-EMBEDDED = frozenset({"whisper", "pocketsphinx", "scripted", "hibari", "espeak"})
 LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
 
 
@@ -135,11 +134,11 @@ def percentiles(samples: dict[str, Any]) -> dict[str, dict[str, float | None]]:
     return out
 
 
-def estimated_cost(usage: Usage, providers: Any, settings: Any) -> dict[str, float]:
+def estimated_cost(usage: Usage, providers: Providers, settings: Any) -> dict[str, float]:
     """Dollars, from the configured unit prices; the embedded providers cost nothing."""
 
     def paid(provider: Any) -> bool:
-        return getattr(provider, "name", "") not in EMBEDDED
+        return not is_embedded(provider)
 
     stt = usage.stt_seconds / 60 * settings.price_stt_per_minute if paid(providers.stt) else 0.0
     llm = (

@@ -23,6 +23,8 @@ class AnthropicLanguageModel:
     """``LanguageModel`` backed by the Messages API (streaming)."""
 
     name = "anthropic"
+    embedded = False
+    writes_json = True
 
     def __init__(self, options: ChatOptions) -> None:
         try:

@@ -72,6 +72,8 @@ class DeepgramSpeechToText:
     """``SpeechToText`` backed by Deepgram's live API."""
 
     name = "deepgram"
+    embedded = False
+    streaming = True
 
     def __init__(self, options: DeepgramOptions) -> None:
         self.options = options

@@ -78,6 +78,7 @@ class EspeakTextToSpeech:
     """eSpeak NG as a ``TextToSpeech`` provider (22.05 kHz, robotic but dependable and instant)."""
 
     name = "espeak"
+    embedded = True
 
     def __init__(self, voice: str = "en-us", rate_wpm: int = 165, pitch: int = 50) -> None:
         self.voice = voice

@@ -19,6 +19,7 @@ class HibariTextToSpeech:
     """The embedded default voice."""
 
     name = "hibari"
+    embedded = True
 
     def __init__(self, voice: str = "heart", speed: float = 1.0, workers: int = 1) -> None:
         self.voice = voice

@@ -35,6 +35,8 @@ class OpenAIChatLanguageModel:
     """``LanguageModel`` backed by chat completions."""
 
     name = "openai"
+    embedded = False
+    writes_json = True
 
     def __init__(self, options: ChatOptions) -> None:
         if options.api_key is None and not options.base_url:

@@ -158,12 +158,12 @@ async def load_providers(config: ProviderConfig) -> Providers:
     llm = await build_provider("llm", config.llm, config)
     tts = await build_provider("tts", config.tts, config)
     fallback_tts = fallback_llm = None
-    if getattr(tts, "name", "") != "espeak":
+    if resolve_factory("tts", config.tts) is not _espeak_tts:  # the chosen voice is not the fallback already
         try:
             fallback_tts = await build_provider("tts", "espeak", config)
         except Exception as exc:  # the fallback voice is a nicety, never a reason not to start
             log.warning("fallback voice unavailable: %s", exc)
-    if getattr(llm, "name", "") != "scripted":
+    if resolve_factory("llm", config.llm) is not _offline_llm:
         fallback_llm = await build_provider("llm", "scripted", config)
     log.info("providers: stt=%s llm=%s tts=%s", stt.name, llm.name, tts.name)
     return Providers(stt=stt, llm=llm, tts=tts, fallback_tts=fallback_tts, fallback_llm=fallback_llm)

@@ -62,6 +62,8 @@ class WhisperSpeechToText:
     """``SpeechToText`` backed by faster-whisper, decoding segment by segment."""
 
     name = "whisper"
+    embedded = True
+    streaming = False
 
     def __init__(self, options: WhisperOptions | None = None) -> None:
         self.options = options or WhisperOptions()
