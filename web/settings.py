@@ -11,11 +11,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 from signaling.aiortc_patches import is_loopback_host, parse_ice_servers
+from voice_agent.providers import anthropic_llm, openai_llm
 from voice_agent.providers.chat import ChatOptions
 from voice_agent.providers.deepgram_stt import DeepgramOptions
 from voice_agent.providers.openai_stt import OpenAITranscriptionOptions
@@ -25,6 +26,12 @@ from voice_agent.providers.whisper_stt import WhisperOptions
 from voice_agent.question_banks import QuestionBankError, load_question_banks
 from voice_agent.session import SessionOptions
 from voice_agent.vad import VadOptions
+
+
+def default_of(options: type[BaseModel], field: str) -> Any:
+    """The default of one field of a provider's option class: written there once, and the ``Settings`` field that
+    sets it defaults to it."""
+    return options.model_fields[field].default
 
 
 class Settings(BaseSettings):
@@ -111,14 +118,18 @@ class Settings(BaseSettings):
     stt_base_url: str = Field("", description="endpoint for speech-to-text only (overrides the provider's)")
     llm_base_url: str = Field("", description="endpoint for the language model only")
     tts_base_url: str = Field("", description="endpoint for text-to-speech only")
-    deepgram_model: str = "nova-3"
-    anthropic_model: str = "claude-sonnet-5-5"
-    openai_chat_model: str = "gpt-5.4-mini"
-    openai_stt_model: str = "gpt-4o-mini-transcribe"
-    openai_tts_model: str = "gpt-4o-mini-tts"
-    openai_tts_voice: str = "alloy"
-    llm_timeout_s: float = Field(20.0, gt=0, description="a language-model request or stalled stream fails after")
-    llm_max_tokens: int = Field(400, ge=50, description="longest interviewer reply, in tokens")
+    deepgram_model: str = default_of(DeepgramOptions, "model")
+    anthropic_model: str = anthropic_llm.DEFAULT_MODEL
+    openai_chat_model: str = openai_llm.DEFAULT_MODEL
+    openai_stt_model: str = default_of(OpenAITranscriptionOptions, "model")
+    openai_tts_model: str = default_of(OpenAISpeechOptions, "model")
+    openai_tts_voice: str = default_of(OpenAISpeechOptions, "voice")
+    llm_timeout_s: float = Field(
+        default_of(ChatOptions, "timeout_s"), gt=0, description="a language-model request or stalled stream fails after"
+    )
+    llm_max_tokens: int = Field(
+        default_of(ChatOptions, "max_tokens"), ge=50, description="longest interviewer reply, in tokens"
+    )
     provider_timeout_s: float = Field(15.0, gt=0, description="a speech request or stalled stream fails after")
     question_banks_dir: Path | None = Field(
         None,
@@ -126,12 +137,14 @@ class Settings(BaseSettings):
         "bank of its file name",
     )
 
-    whisper_model: str = Field("", description="faster-whisper model folder (empty: bundled tiny.en)")
-    whisper_beam_size: int = 5
-    whisper_threads: int = 1
-    whisper_workers: int = 1
-    hibari_voice: str = "heart"
-    tts_workers: int = 1
+    whisper_model: str = Field(
+        default_of(WhisperOptions, "model"), description="faster-whisper model folder (empty: bundled tiny.en)"
+    )
+    whisper_beam_size: int = default_of(WhisperOptions, "beam_size")
+    whisper_threads: int = default_of(WhisperOptions, "cpu_threads")
+    whisper_workers: int = default_of(WhisperOptions, "workers")
+    hibari_voice: str = default_of(ProviderConfig, "hibari_voice")
+    tts_workers: int = default_of(ProviderConfig, "hibari_workers")
 
     vad_aggressiveness: int = Field(2, ge=0, le=3)
     vad_hangover_ms: int = Field(480, ge=100, le=3000)

@@ -24,6 +24,10 @@ _ESPEAK_PITCH = 3
 _SYNTH_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
 
 
+#: The eSpeak NG voice used unless another is asked for.
+DEFAULT_VOICE = "en-us"
+
+
 class EspeakEngine:
     """The process-wide eSpeak NG instance (use ``EspeakEngine.shared()``)."""
 
@@ -59,7 +63,7 @@ class EspeakEngine:
             self._chunks.append(np.ctypeslib.as_array(wav, shape=(count,)).astype(np.int16, copy=True))
         return 0
 
-    def synthesize(self, text: str, voice: str = "en-us", rate_wpm: int = 165, pitch: int = 50) -> np.ndarray:
+    def synthesize(self, text: str, voice: str = DEFAULT_VOICE, rate_wpm: int = 165, pitch: int = 50) -> np.ndarray:
         """Speak ``text`` into int16 samples at ``sample_rate`` (blocking; thread-safe)."""
         encoded = text.encode("utf-8")
         with self._lock:
@@ -80,7 +84,7 @@ class EspeakTextToSpeech:
     name = "espeak"
     embedded = True
 
-    def __init__(self, voice: str = "en-us", rate_wpm: int = 165, pitch: int = 50) -> None:
+    def __init__(self, voice: str = DEFAULT_VOICE, rate_wpm: int = 165, pitch: int = 50) -> None:
         self.voice = voice
         self.rate_wpm = rate_wpm
         self.pitch = pitch

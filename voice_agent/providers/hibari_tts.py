@@ -14,6 +14,9 @@ from typing import Any
 
 from voice_agent.providers.base import PcmChunk
 
+#: The voice shipped in the package (the others download on first use, which an offline server cannot).
+DEFAULT_VOICE = "heart"
+
 
 class HibariTextToSpeech:
     """The embedded default voice."""
@@ -21,7 +24,7 @@ class HibariTextToSpeech:
     name = "hibari"
     embedded = True
 
-    def __init__(self, voice: str = "heart", speed: float = 1.0, workers: int = 1) -> None:
+    def __init__(self, voice: str = DEFAULT_VOICE, speed: float = 1.0, workers: int = 1) -> None:
         self.voice = voice
         self.speed = speed
         self._executor = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="hibari")
@@ -40,7 +43,8 @@ class HibariTextToSpeech:
                 path = voice_path(self.voice, download_missing=False)
             except FileNotFoundError as exc:
                 raise RuntimeError(
-                    f"hibari voice {self.voice!r} is not in the package nor cached; the offline voice is 'heart'"
+                    f"hibari voice {self.voice!r} is not in the package nor cached; "
+                    f"the offline voice is {DEFAULT_VOICE!r}"
                 ) from exc
             model = self._local.model = Hibari(voice=self.voice, model=path, threads=1)
         return model
