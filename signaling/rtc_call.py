@@ -54,7 +54,7 @@ class RtcCall(LiveCall):
         self._channel_wait_s = channel_wait_s
         self._connect_timeout_s = connect_timeout_s
         self.pc = RTCPeerConnection(rtc_configuration(ice_servers))
-        self.track = PacedAudioTrack(self.pull_agent_frame, encode=True)
+        self.track = PacedAudioTrack(self.pull_agent_frame, encode=True, on_late=self._on_late_frame)
         self._channel: RTCDataChannel | None = None
         self._outbox: list[str] = []
         self._consumer: asyncio.Task[None] | None = None
@@ -172,8 +172,9 @@ class RtcCall(LiveCall):
         if self._channel is not None and self._channel.readyState == "open":
             self._flush_outbox()
 
-    async def rtp_stats(self) -> dict[str, Any]:
-        """Packets, loss and jitter of the candidate's audio, and packets of the agent's, from aiortc."""
+    async def transport_stats(self) -> dict[str, Any]:
+        """Packets, loss and jitter of the candidate's audio, packets of the agent's (from aiortc), and the late
+        frames of the paced track."""
         stats: dict[str, Any] = {}
         with contextlib.suppress(Exception):
             report = await self.pc.getStats()
@@ -188,10 +189,6 @@ class RtcCall(LiveCall):
                     stats.update(outbound_packets=item.packetsSent)
         stats["late_outbound_frames"] = self.track.late_frames
         return stats
-
-    async def transport_stats(self) -> dict[str, Any]:
-        """The transport's figures for the status endpoint (``rtp_stats``)."""
-        return await self.rtp_stats()
 
     async def _drain(self, timeout: float = 1.0) -> None:
         """Give the last events (``ended``) a moment to leave before the connection closes."""

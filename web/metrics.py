@@ -78,7 +78,6 @@ class CallMonitor:
         self.ended_by: Counter[str] = Counter()
         self.errors_by_role: Counter[str] = Counter()
         self.usage = Usage()
-        self._late_counted: dict[str, int] = {}
         #: Set when a call starts or ends: the worker shares its snapshot at once (``web.sharing``).
         self.changed = asyncio.Event()
 
@@ -89,9 +88,7 @@ class CallMonitor:
         self.calls_started.labels(call.transport).inc()
         self.active_calls.inc()
         call.observers.append(self.observe)
-        track = getattr(call, "track", None)
-        if track is not None:
-            track.on_late = self.late_frames.inc
+        call.late_frame_observers.append(self.late_frames.inc)
 
     def observe(self, call: LiveCall, event: SessionEvent) -> None:
         if isinstance(event, TurnMetricsReady):
@@ -154,8 +151,7 @@ def estimated_cost(usage: Usage, providers: Providers, settings: Any) -> dict[st
 async def call_status(call: LiveCall) -> dict[str, Any]:
     """One live call for the status page."""
     last = call.session.turns[-1].latencies_ms() if call.session.turns else None
-    stats_of = getattr(call, "transport_stats", None) or getattr(call, "rtp_stats", None)
-    transport = await stats_of() if stats_of is not None else {}
+    transport = await call.transport_stats()
     return {
         "call_id": call.id,
         "interview_id": call.interview_id,
