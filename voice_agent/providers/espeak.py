@@ -13,6 +13,7 @@ import threading
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 
+import espeakng_loader
 import numpy as np
 
 from voice_agent.providers.base import PcmChunk
@@ -35,10 +36,6 @@ class EspeakEngine:
     _instance_lock = threading.Lock()
 
     def __init__(self) -> None:
-        try:
-            import espeakng_loader
-        except ImportError as exc:  # pragma: no cover - a dependency of the project
-            raise RuntimeError("eSpeak NG needs the 'espeakng-loader' package: pip install espeakng-loader") from exc
         self._lib = ctypes.CDLL(espeakng_loader.get_library_path())
         data_path = espeakng_loader.get_data_path().encode()
         self.sample_rate = int(self._lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, data_path, 0))

@@ -34,11 +34,9 @@ class HibariTextToSpeech:
     def _model(self) -> Any:
         model = getattr(self._local, "model", None)
         if model is None:
-            try:
-                from hibari import Hibari
-                from hibari.voices import voice_path
-            except ImportError as exc:  # pragma: no cover - a dependency of the project
-                raise RuntimeError("the embedded voice needs 'hibari-tts': pip install hibari-tts==0.2.1") from exc
+            from hibari import Hibari  # on first use (the voice is loaded per worker thread)
+            from hibari.voices import voice_path
+
             try:
                 path = voice_path(self.voice, download_missing=False)
             except FileNotFoundError as exc:
