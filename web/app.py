@@ -130,7 +130,7 @@ def create_app(settings: Settings) -> web.Application:
     """The whole server: signaling, API and pages; its database, providers and calls live with the app."""
     restrict_host_addresses(settings.media_addresses)
     restrict_port_range(settings.rtc_port_range)
-    use_speech_jitter_buffer(settings.inbound_jitter_buffer == "speech")
+    use_speech_jitter_buffer(settings.inbound_jitter_buffer == "speech", settings.jitter_reorder_packets)
     app = web.Application(
         middlewares=[count_requests, json_errors, rate_limit, origin_check], client_max_size=settings.max_body_bytes
     )
