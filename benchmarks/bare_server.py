@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import fractions
 import sys
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -30,12 +29,11 @@ from aiortc.mediastreams import MediaStreamError
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from signaling.aiortc_patches import restrict_host_addresses, rtc_configuration
+from signaling.pacing import PacingClock
 
 SAMPLE_RATE = 48000
 FRAME_SAMPLES = 960
 TIME_BASE = fractions.Fraction(1, SAMPLE_RATE)
-#: Behind schedule by more than this, the clock is reset instead of bursting frames to catch up.
-MAX_LAG_S = 0.2
 
 
 def tone_frames(frequency: float = 440.0, dbfs: float = -20.0) -> list[np.ndarray]:
@@ -54,29 +52,17 @@ class ToneTrack(MediaStreamTrack):
     def __init__(self, frames: list[np.ndarray]) -> None:
         super().__init__()
         self._frames = frames
-        self._start: float | None = None
-        self._pts = 0
-        self.late_frames = 0
+        #: The same pacing as the server's track (``late_frames`` counts the frames produced late).
+        self.clock = PacingClock(FRAME_SAMPLES / SAMPLE_RATE)
 
     async def recv(self) -> av.AudioFrame:
         if self.readyState != "live":
             raise MediaStreamError
-        now = time.monotonic()
-        if self._start is None:
-            self._start = now
-        else:
-            self._pts += FRAME_SAMPLES
-            wait = self._start + self._pts / SAMPLE_RATE - now
-            if wait > 0:
-                await asyncio.sleep(wait)
-            elif wait < -FRAME_SAMPLES / SAMPLE_RATE:
-                self.late_frames += 1
-                if wait < -MAX_LAG_S:
-                    self._start = now - self._pts / SAMPLE_RATE
-        samples = self._frames[(self._pts // FRAME_SAMPLES) % len(self._frames)]
+        index = await self.clock.wait()
+        samples = self._frames[index % len(self._frames)]
         frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
         frame.sample_rate = SAMPLE_RATE
-        frame.pts = self._pts
+        frame.pts = index * FRAME_SAMPLES
         frame.time_base = TIME_BASE
         return frame
 

@@ -35,6 +35,7 @@ from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 
 from signaling.aiortc_patches import rtc_configuration
+from signaling.pacing import PacingClock
 
 SAMPLE_RATE = 48000
 FRAME_SAMPLES = 960
@@ -104,8 +105,7 @@ class PacketTrack(MediaStreamTrack):
         super().__init__()
         self._silence = silence
         self._queue: deque[bytes] = deque()
-        self._start: float | None = None
-        self._pts = 0
+        self._clock = PacingClock(FRAME_S, max_lag_s=MAX_LAG_S)
         self._done: asyncio.Future[float] | None = None
         self._last_voiced: float | None = None
         self.packets_sent = 0
@@ -121,24 +121,15 @@ class PacketTrack(MediaStreamTrack):
     async def recv(self) -> av.Packet:  # type: ignore[override]
         if self.readyState != "live":
             raise MediaStreamError
+        pts = await self._clock.wait() * FRAME_SAMPLES
         now = time.monotonic()
-        if self._start is None:
-            self._start = now
-        else:
-            self._pts += FRAME_SAMPLES
-            wait = self._start + self._pts / SAMPLE_RATE - now
-            if wait > 0:
-                await asyncio.sleep(wait)
-                now = time.monotonic()
-            elif wait < -MAX_LAG_S:
-                self._start = now - self._pts / SAMPLE_RATE
         payload = self._queue.popleft() if self._queue else self._silence
         if len(payload) > VOICED_BYTES:
             self._last_voiced = now
         if not self._queue and self._done is not None and not self._done.done():
             self._done.set_result(self._last_voiced or now)
         packet = av.Packet(payload)
-        packet.pts = self._pts
+        packet.pts = pts
         packet.time_base = TIME_BASE
         self.packets_sent += 1
         return packet

@@ -141,6 +141,8 @@ class SeedBudgetStream(QueueSttStream):
 
 class SeedBudgetSpeechToText:
     name = "seed-budget-stt"
+    embedded = False
+    streaming = True
 
     async def open_call(self, on_fault: FaultReporter | None = None) -> SeedBudgetCall:
         return SeedBudgetCall()
@@ -153,6 +155,8 @@ class SeedBudgetLanguageModel:
     """The scripted interviewer's words, with a cloud model's timing."""
 
     name = "seed-budget-llm"
+    embedded = False
+    writes_json = True
 
     def __init__(self) -> None:
         self._words = ScriptedInterviewer()
@@ -179,6 +183,7 @@ class SeedBudgetTextToSpeech:
     """eSpeak NG speech, the first chunk after 300 ms, the rest at four times real time."""
 
     name = "seed-budget-tts"
+    embedded = False
 
     def __init__(self) -> None:
         self._engine = EspeakEngine.shared()

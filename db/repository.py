@@ -103,14 +103,9 @@ class Database:
         self._write_lock = asyncio.Lock()
 
     @property
-    def url(self) -> str:
+    def masked_url(self) -> str:
         """The database URL with the password masked, for logs."""
         return masked_url(self._url)
-
-    @property
-    def masked_url(self) -> str:
-        """The same as `url`: the database URL with the password masked."""
-        return self.url
 
     @property
     def dialect(self) -> str:

@@ -69,9 +69,8 @@ def restrict_host_addresses(addresses: Sequence[str] | None) -> None:
     aioice.ice.get_host_addresses = _configured_host_addresses
 
 
-def current_host_addresses() -> list[str] | None:
-    """The addresses set by ``restrict_host_addresses`` (None when unrestricted)."""
-    return None if _host_addresses is None else list(_host_addresses)
+#: Set by ``use_speech_jitter_buffer``.
+_reorder_packets: int | None = None
 
 
 def _speech_or_video_jitter_buffer(
@@ -79,12 +78,15 @@ def _speech_or_video_jitter_buffer(
 ) -> JitterBuffer | SpeechJitterBuffer:
     if is_video:
         return JitterBuffer(capacity, prefetch, is_video)
-    return SpeechJitterBuffer(capacity)
+    return SpeechJitterBuffer(capacity, _reorder_packets)
 
 
-def use_speech_jitter_buffer(enabled: bool = True) -> None:
-    """Receivers created from now on buffer inbound audio with ``SpeechJitterBuffer`` (``enabled``) or with
-    aiortc's own ``JitterBuffer`` (80 ms of prefetch). Process-wide."""
+def use_speech_jitter_buffer(enabled: bool = True, reorder_packets: int | None = None) -> None:
+    """Receivers created from now on buffer inbound audio with ``SpeechJitterBuffer`` (``enabled``; holding up
+    to ``reorder_packets`` later packets while one is missing, by default ``TurnOptions``') or with aiortc's own
+    ``JitterBuffer`` (80 ms of prefetch). Process-wide."""
+    global _reorder_packets
+    _reorder_packets = reorder_packets
     aiortc.rtcrtpreceiver.JitterBuffer = _speech_or_video_jitter_buffer if enabled else JitterBuffer  # type: ignore[assignment]
 
 
@@ -93,11 +95,6 @@ def speech_buffer_of(receiver: Any) -> SpeechJitterBuffer | None:
     aiortc 1.16.0: ``RTCRtpReceiver.__jitter_buffer``)."""
     buffer = getattr(receiver, "_RTCRtpReceiver__jitter_buffer", None)
     return buffer if isinstance(buffer, SpeechJitterBuffer) else None
-
-
-def speech_jitter_buffer_in_use() -> bool:
-    """Whether new receivers get ``SpeechJitterBuffer``."""
-    return aiortc.rtcrtpreceiver.JitterBuffer is _speech_or_video_jitter_buffer
 
 
 def parse_ice_servers(value: str | list[dict[str, Any]] | None) -> list[dict[str, Any]]:

@@ -30,6 +30,8 @@ from aiortc.jitterbuffer import JitterFrame
 from aiortc.rtp import RtpPacket
 from aiortc.utils import uint16_add, uint16_gt
 
+from voice_agent.turn_options import TurnOptions
+
 log = logging.getLogger(__name__)
 OPUS_TIME_BASE = fractions.Fraction(1, 48000)
 
@@ -82,8 +84,10 @@ class SpeechJitterBuffer:
 
     is_video = False
 
-    def __init__(self, capacity: int = 16, reorder_packets: int = 1) -> None:
+    def __init__(self, capacity: int = 16, reorder_packets: int | None = None) -> None:
         self.capacity = capacity
+        if reorder_packets is None:
+            reorder_packets = TurnOptions().jitter_reorder_packets
         self.reorder_packets = max(0, reorder_packets)
         self._next: int | None = None
         self._waiting: dict[int, RtpPacket] = {}

@@ -2,7 +2,9 @@
 the client, a watchdog for audio that stopped, and an orderly end.
 
 A transport subclasses ``LiveCall``: it sends events with ``_deliver``, feeds inbound audio through
-``_on_inbound_frame``/``_on_inbound_pcm``, and releases its own resources in ``_release``.
+``_on_inbound_frame``/``_on_inbound_pcm``, reports each outbound frame its paced clock produced late with
+``_on_late_frame``, answers ``transport_stats()`` with its own figures, and releases its own resources in
+``_release``.
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ class LiveCall:
         self.inbound_frames = 0
         #: Observers of every session event (metrics, recording...); the plan's own hook comes first.
         self.observers: list[CallObserver] = [on_event] if on_event is not None else []
+        #: Called for each outbound frame the transport's paced clock produced late (the app counts them).
+        self.late_frame_observers: list[Callable[[], None]] = []
         #: Awaited (in order) after the call has ended and its own after-call work is done.
         self.ended_callbacks: list[Callable[[], Awaitable[None]]] = []
         self._on_closed = on_closed
@@ -82,6 +86,10 @@ class LiveCall:
 
     async def _release(self) -> None:
         """Close the transport and its tasks."""
+
+    async def transport_stats(self) -> dict[str, Any]:
+        """The transport's own figures for the status endpoint (packets, bytes, late frames...)."""
+        return {}
 
     # ------------------------------------------------------------------ shared behaviour
 
@@ -141,6 +149,11 @@ class LiveCall:
         if self.recorder is not None:
             self.recorder.add_candidate_pcm(samples, sample_rate)
         self.session.push_pcm(samples, sample_rate)
+
+    def _on_late_frame(self) -> None:
+        """The transport's paced clock produced an outbound frame late."""
+        for observer in self.late_frame_observers:
+            observer()
 
     def pull_agent_frame(self) -> np.ndarray:
         """The agent's next 20 ms (for the transport's paced clock), also to the recording."""

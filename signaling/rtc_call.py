@@ -20,7 +20,7 @@ from signaling.aiortc_patches import rtc_configuration, speech_buffer_of
 from signaling.live_call import LiveCall
 from signaling.messages import INVALID_JSON, parse_client_message
 from signaling.sdp import has_host_candidate, media_kinds
-from signaling.tracks import PacedAudioTrack, consume_audio
+from signaling.tracks import PacedAudioTrack, consume_audio, opus_encoder
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +48,16 @@ class RtcCall(LiveCall):
         ice_servers: list[dict[str, Any]],
         channel_wait_s: float = 2.0,
         connect_timeout_s: float = 30.0,
+        opus_complexity: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self._channel_wait_s = channel_wait_s
         self._connect_timeout_s = connect_timeout_s
         self.pc = RTCPeerConnection(rtc_configuration(ice_servers))
-        self.track = PacedAudioTrack(self.pull_agent_frame, encode=True)
+        self.track = PacedAudioTrack(
+            self.pull_agent_frame, encoder=opus_encoder(opus_complexity), on_late=self._on_late_frame
+        )
         self._channel: RTCDataChannel | None = None
         self._outbox: list[str] = []
         self._consumer: asyncio.Task[None] | None = None
@@ -172,8 +175,9 @@ class RtcCall(LiveCall):
         if self._channel is not None and self._channel.readyState == "open":
             self._flush_outbox()
 
-    async def rtp_stats(self) -> dict[str, Any]:
-        """Packets, loss and jitter of the candidate's audio, and packets of the agent's, from aiortc."""
+    async def transport_stats(self) -> dict[str, Any]:
+        """Packets, loss and jitter of the candidate's audio, packets of the agent's (from aiortc), and the late
+        frames of the paced track."""
         stats: dict[str, Any] = {}
         with contextlib.suppress(Exception):
             report = await self.pc.getStats()
@@ -188,10 +192,6 @@ class RtcCall(LiveCall):
                     stats.update(outbound_packets=item.packetsSent)
         stats["late_outbound_frames"] = self.track.late_frames
         return stats
-
-    async def transport_stats(self) -> dict[str, Any]:
-        """The transport's figures for the status endpoint (``rtp_stats``)."""
-        return await self.rtp_stats()
 
     async def _drain(self, timeout: float = 1.0) -> None:
         """Give the last events (``ended``) a moment to leave before the connection closes."""

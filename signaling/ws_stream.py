@@ -61,15 +61,13 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from signaling.live_call import LiveCall
 from signaling.messages import INVALID_JSON, parse_client_message
-from voice_agent.audio import FRAME_MS, OUT_FRAME_SAMPLES, OUT_SAMPLE_RATE, VAD_SAMPLE_RATE
+from signaling.pacing import PacingClock
+from voice_agent.audio import OUT_FRAME_SAMPLES, OUT_SAMPLE_RATE, VAD_SAMPLE_RATE
+from voice_agent.turn_options import TurnOptions
 
 log = logging.getLogger(__name__)
 
-FRAME_SECONDS = FRAME_MS / 1000
-#: Behind schedule by more than this, the clock is reset instead of bursting frames to catch up.
-MAX_LAG_SECONDS = 0.2
 #: The agent's 20 ms frames grouped into one audio message (40 ms: one frame of added latency).
-FRAMES_PER_MESSAGE = 2
 #: The longest audio chunk a client may send, in seconds.
 MAX_CHUNK_SECONDS = 1.0
 MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 8_000, 48_000
@@ -122,49 +120,6 @@ class TokenBucket:
         return True
 
 
-class FrameClock:
-    """A steady 20 ms clock, with ``PacedAudioTrack``'s pacing: it never bursts to catch up a long stall.
-
-    Frame ``n`` is due at ``start + n * frame_s``; ``tick()`` marks the next frame as produced now. A frame
-    produced more than one frame late counts in ``late_frames``; more than ``MAX_LAG_SECONDS`` late, the clock
-    restarts from now.
-    """
-
-    def __init__(self, frame_s: float = FRAME_SECONDS, max_lag_s: float = MAX_LAG_SECONDS) -> None:
-        self.frame_s = frame_s
-        self.max_lag_s = max_lag_s
-        self._start: float | None = None
-        #: Frames produced so far (the index of the next one).
-        self.frames = 0
-        self.late_frames = 0
-
-    def due(self) -> float:
-        """When the next frame is due (``time.monotonic()``); now for the first frame."""
-        if self._start is None:
-            return time.monotonic()
-        return self._start + self.frames * self.frame_s
-
-    def tick(self) -> None:
-        """The next frame is being produced now."""
-        now = time.monotonic()
-        if self._start is None:
-            self._start = now
-        else:
-            lag = now - (self._start + self.frames * self.frame_s)
-            if lag > self.frame_s:
-                self.late_frames += 1
-                if lag > self.max_lag_s:
-                    self._start = now - self.frames * self.frame_s
-        self.frames += 1
-
-    async def wait(self) -> None:
-        """Sleep until the next frame is due, then ``tick()``."""
-        delay = self.due() - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        self.tick()
-
-
 class BadMessage(ValueError):
     """A client message the call cannot use; ``code`` and the message go back in an ``error`` event."""
 
@@ -211,18 +166,21 @@ class WsCall(LiveCall):
         self,
         ws: web.WebSocketResponse,
         *,
-        frames_per_message: int = FRAMES_PER_MESSAGE,
+        frames_per_message: int | None = None,
         limits: StreamLimits | None = None,
         connection: asyncio.Transport | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.ws = ws
+        if frames_per_message is None:
+            frames_per_message = TurnOptions().ws_frames_per_message
         self.frames_per_message = max(1, frames_per_message)
         self.limits = limits = limits or StreamLimits()
         self.mark_connected()  # the socket is open: nothing more to connect
         self._connection = connection
-        self.clock = FrameClock()
+        #: The paced sender's clock (``late_frames`` in ``transport_stats``).
+        self.clock = PacingClock(on_late=self._on_late_frame)
         self._outbox: collections.deque[str] = collections.deque()
         self._outbox_bytes = 0
         self._wake = asyncio.Event()
@@ -314,8 +272,7 @@ class WsCall(LiveCall):
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(remaining):
                         await self._wake.wait()
-            clock.tick()
-            pts = (clock.frames - 1) * OUT_FRAME_SAMPLES
+            pts = clock.tick() * OUT_FRAME_SAMPLES
             frame = self.pull_agent_frame()
             if frame.any():
                 if not pending:

@@ -122,11 +122,6 @@ class Framer:
         return frame
 
 
-def silence(samples: int) -> np.ndarray:
-    """A frame of digital silence."""
-    return np.zeros(samples, np.int16)
-
-
 class SilenceTrimmer:
     """Trims the silence a TTS engine puts around each sentence, on the fly.
 

@@ -60,11 +60,6 @@ class OutboundAudio:
     def __len__(self) -> int:
         return len(self._frames)
 
-    @property
-    def silence(self) -> np.ndarray:
-        """The (read-only, shared) frame of silence."""
-        return self._silence
-
     def enqueue(self, frame: np.ndarray, segment: Segment) -> None:
         """Queue one frame of ``OUT_FRAME_SAMPLES`` samples."""
         segment.frames_total += 1

@@ -124,10 +124,6 @@ class Reply:
                 pass
 
     @property
-    def started_playing(self) -> bool:
-        return any(s.started for s in self.segments)
-
-    @property
     def finished_playing(self) -> bool:
         return self.done_producing and all(s.finished for s in self.segments)
 

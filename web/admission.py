@@ -29,6 +29,7 @@ from web import appkeys
 from web.auth import require_auth
 from web.calls import COMPLETING_REASONS, CallActivity, TranscriptWriter
 from web.errors import ApiError
+from web.request_params import interview_not_found, owned_interview
 from web.values import enum_value
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,7 @@ async def authorize(request: web.Request, interview_id: str) -> CallGrant:
     """May this request open a call for this interview? 404 for a malformed id or another user's interview,
     409 unless it is in progress, 503 while draining. No side effects."""
     if not _ID.match(interview_id):
-        raise ApiError(404, "not_found", "No such interview.")
+        raise interview_not_found()
     app = request.app
     if app[appkeys.DRAINING].is_set():
         raise ApiError(503, "draining", "The server is shutting down; call again in a moment.", {"Retry-After": "5"})
@@ -82,10 +83,8 @@ async def authorize(request: web.Request, interview_id: str) -> CallGrant:
     try:
         key = uuid.UUID(interview_id)
     except ValueError as exc:
-        raise ApiError(404, "not_found", "No such interview.") from exc
-    interview = await app[appkeys.DATABASE].get_interview(key, auth.user.id)
-    if interview is None:
-        raise ApiError(404, "not_found", "No such interview.")
+        raise interview_not_found() from exc
+    interview = await owned_interview(app[appkeys.DATABASE], auth.user.id, key)
     if enum_value(interview.status) != "in_progress":
         raise ApiError(409, "interview_not_in_progress", f"This interview is {enum_value(interview.status)}.")
     return CallGrant(interview_id=key, user=auth.user, interview=interview)

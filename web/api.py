@@ -9,8 +9,8 @@ from aiohttp import web
 from web import appkeys
 from web.auth import profile, require_auth
 from web.errors import ApiError, read_json
-from web.recordings import describe, recordings_of
-from web.request_params import int_query, interview_id
+from web.recordings import recording_json
+from web.request_params import int_query, interview_id, interview_not_found, owned_interview
 from web.schemas import CreateInterviewBody, ProfilePatch, parse_body
 from web.values import enum_value
 
@@ -98,13 +98,11 @@ async def create_interview(request: web.Request) -> web.Response:
 async def get_interview(request: web.Request) -> web.Response:
     auth = await require_auth(request)
     db = request.app[appkeys.DATABASE]
-    interview = await db.get_interview(interview_id(request), auth.user.id)
-    if interview is None:
-        raise ApiError(404, "not_found", "No such interview.")
+    interview = await owned_interview(db, auth.user.id, interview_id(request))
     messages = await db.list_messages(interview.id)
     feedback = await db.get_feedback(interview.id)
-    folder = request.app[appkeys.SETTINGS].recordings_path
-    recordings = [describe(path, str(interview.id)) for path in recordings_of(folder, str(interview.id))]
+    store = request.app[appkeys.RECORDINGS]
+    recordings = [recording_json(r, str(interview.id)) for r in store.recordings(str(interview.id))]
     return web.json_response(
         {
             "interview": interview_json(interview, feedback.overall_score if feedback else None),
@@ -136,7 +134,7 @@ async def complete_interview(request: web.Request) -> web.Response:
     app = request.app
     interview = await app[appkeys.DATABASE].complete_interview(interview_id(request), auth.user.id)
     if interview is None:
-        raise ApiError(404, "not_found", "No such interview.")
+        raise interview_not_found()
     for call in app[appkeys.CALLS].for_interview(str(interview.id)):
         await call.close(COMPLETED_BY_API)
     await app[appkeys.FEEDBACK].interview_completed(interview.id)
@@ -146,9 +144,7 @@ async def complete_interview(request: web.Request) -> web.Response:
 async def get_feedback(request: web.Request) -> web.Response:
     auth = await require_auth(request)
     db = request.app[appkeys.DATABASE]
-    interview = await db.get_interview(interview_id(request, "session_id"), auth.user.id)
-    if interview is None:
-        raise ApiError(404, "not_found", "No such interview.")
+    interview = await owned_interview(db, auth.user.id, interview_id(request, "session_id"))
     feedback = await db.get_feedback(interview.id)
     if enum_value(interview.status) != "completed" or feedback is None:
         raise ApiError(409, "not_completed", "Feedback is written once the interview is completed.")
@@ -159,9 +155,7 @@ async def get_feedback(request: web.Request) -> web.Response:
 async def retry_feedback(request: web.Request) -> web.Response:
     auth = await require_auth(request)
     db = request.app[appkeys.DATABASE]
-    interview = await db.get_interview(interview_id(request, "session_id"), auth.user.id)
-    if interview is None:
-        raise ApiError(404, "not_found", "No such interview.")
+    interview = await owned_interview(db, auth.user.id, interview_id(request, "session_id"))
     feedback = await db.get_feedback(interview.id)
     if feedback is None or enum_value(feedback.status) != "failed":
         raise ApiError(409, "not_failed", "Only a report that failed can be written again.")

@@ -25,6 +25,7 @@ from web.feedback import FeedbackService
 from web.metrics import CallMonitor
 from web.middlewares import add_security_headers, count_requests, origin_check, rate_limit
 from web.ratelimit import InMemoryRateLimiter
+from web.recording_store import FolderRecordingStore
 from web.recordings import RecordingHook
 from web.security import FileOrEnvSecretKey
 from web.settings import Settings
@@ -129,7 +130,7 @@ def create_app(settings: Settings) -> web.Application:
     """The whole server: signaling, API and pages; its database, providers and calls live with the app."""
     restrict_host_addresses(settings.media_addresses)
     restrict_port_range(settings.rtc_port_range)
-    use_speech_jitter_buffer(settings.inbound_jitter_buffer == "speech")
+    use_speech_jitter_buffer(settings.inbound_jitter_buffer == "speech", settings.jitter_reorder_packets)
     app = web.Application(
         middlewares=[count_requests, json_errors, rate_limit, origin_check], client_max_size=settings.max_body_bytes
     )
@@ -143,6 +144,7 @@ def create_app(settings: Settings) -> web.Application:
     app[appkeys.DRAINING] = asyncio.Event()
     monitor = CallMonitor()
     app[appkeys.MONITOR] = monitor
+    app[appkeys.RECORDINGS] = FolderRecordingStore(settings.recordings_path)
     app[appkeys.CALL_HOOKS] = [monitor.hook, RecordingHook(app)]
     # Cleanup runs in reverse: calls end (and store their last lines) before the database closes.
     app.cleanup_ctx.append(_redis_ctx)

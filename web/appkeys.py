@@ -14,6 +14,7 @@ from web.call_directory import CallDirectory
 from web.feedback import FeedbackService
 from web.metrics import CallMonitor
 from web.ratelimit import RateLimiter
+from web.recording_store import RecordingStore
 from web.security import SecretKeySource
 from web.settings import Settings
 
@@ -28,6 +29,8 @@ FEEDBACK = web.AppKey("feedback", FeedbackService)
 #: Set when the server is shutting down: no new calls, /readyz answers 503.
 DRAINING = web.AppKey("draining", asyncio.Event)
 MONITOR = web.AppKey("monitor", CallMonitor)
+#: Where call recordings are kept (a folder of files: ``RECORDINGS_DIR``).
+RECORDINGS = web.AppKey("recordings", RecordingStore)
 #: Async functions run for every call that starts (metrics, recording).
 CALL_HOOKS = web.AppKey("call_hooks", list)
 #: This worker's name (``hostname:pid``), unique across hosts.

@@ -95,6 +95,7 @@ async def post_rtc_offer(request: web.Request) -> web.Response:
                     client_address=address,
                     ice_servers=server_ice_servers(settings, grant.user_id),
                     connect_timeout_s=settings.connect_timeout_s,
+                    opus_complexity=settings.opus_complexity,
                 )
             )
             answer = await _answer(call, sdp, opening)
@@ -168,6 +169,7 @@ async def stream_call(request: web.Request) -> web.StreamResponse:
                     client_address=client_ip(request),
                     limits=stream_limits(settings),
                     connection=request.transport,
+                    frames_per_message=settings.ws_frames_per_message,
                 )
             )
             call.start_streaming()

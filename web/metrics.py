@@ -18,13 +18,12 @@ from prometheus_client import Counter as PromCounter
 
 from signaling.live_call import LiveCall
 from voice_agent.events import CallEnded, ErrorRaised, SessionEvent, TurnMetricsReady
+from voice_agent.providers.base import Providers, is_embedded
 from voice_agent.session import Usage
 
 STAGES = ("endpointing_ms", "stt_ms", "llm_ttft_ms", "tts_first_audio_ms", "response_ms")
 #: Latencies kept per stage for the status percentiles (the most recent ones).
 RESERVOIR = 5000
-#: Providers that run on this machine cost nothing per use.
-EMBEDDED = frozenset({"whisper", "pocketsphinx", "scripted", "hibari", "espeak"})
 LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
 
 
@@ -79,7 +78,6 @@ class CallMonitor:
         self.ended_by: Counter[str] = Counter()
         self.errors_by_role: Counter[str] = Counter()
         self.usage = Usage()
-        self._late_counted: dict[str, int] = {}
         #: Set when a call starts or ends: the worker shares its snapshot at once (``web.sharing``).
         self.changed = asyncio.Event()
 
@@ -90,9 +88,7 @@ class CallMonitor:
         self.calls_started.labels(call.transport).inc()
         self.active_calls.inc()
         call.observers.append(self.observe)
-        track = getattr(call, "track", None)
-        if track is not None:
-            track.on_late = self.late_frames.inc
+        call.late_frame_observers.append(self.late_frames.inc)
 
     def observe(self, call: LiveCall, event: SessionEvent) -> None:
         if isinstance(event, TurnMetricsReady):
@@ -135,11 +131,11 @@ def percentiles(samples: dict[str, Any]) -> dict[str, dict[str, float | None]]:
     return out
 
 
-def estimated_cost(usage: Usage, providers: Any, settings: Any) -> dict[str, float]:
+def estimated_cost(usage: Usage, providers: Providers, settings: Any) -> dict[str, float]:
     """Dollars, from the configured unit prices; the embedded providers cost nothing."""
 
     def paid(provider: Any) -> bool:
-        return getattr(provider, "name", "") not in EMBEDDED
+        return not is_embedded(provider)
 
     stt = usage.stt_seconds / 60 * settings.price_stt_per_minute if paid(providers.stt) else 0.0
     llm = (
@@ -155,8 +151,7 @@ def estimated_cost(usage: Usage, providers: Any, settings: Any) -> dict[str, flo
 async def call_status(call: LiveCall) -> dict[str, Any]:
     """One live call for the status page."""
     last = call.session.turns[-1].latencies_ms() if call.session.turns else None
-    stats_of = getattr(call, "transport_stats", None) or getattr(call, "rtp_stats", None)
-    transport = await stats_of() if stats_of is not None else {}
+    transport = await call.transport_stats()
     return {
         "call_id": call.id,
         "interview_id": call.interview_id,

@@ -1,26 +1,24 @@
 """Call recordings: started for every call (unless ``RECORDINGS=false``), served only to the interview's owner.
 
-Each call of an interview is one file, ``<RECORDINGS_DIR>/<interview id>/<started>-<call id>.ogg`` (a reconnect
-makes a second file); ``GET /api/interviews/{id}/recording`` serves the latest, or one by ``?call=<call id>``.
+The app's ``RecordingStore`` (``web/recording_store.py``) keeps them, one per call of an interview (a reconnect
+makes a second one); ``GET /api/interviews/{id}/recording`` serves the latest, or one by ``?call=<call id>``.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from signaling.live_call import LiveCall
-from signaling.recording import CallRecorder
 from web import appkeys
 from web.auth import require_auth
 from web.errors import ApiError
-from web.request_params import interview_id
+from web.recording_store import Recording
+from web.request_params import interview_id, owned_interview
 
 log = logging.getLogger(__name__)
 
@@ -28,32 +26,29 @@ _CALL_ID = re.compile(r"^[0-9a-f]{6,32}$")
 
 
 def recording_url(interview: str) -> str:
+    """Where the interview's latest recording is served."""
     return f"/api/interviews/{interview}/recording"
 
 
-def recordings_of(folder: Path, interview: str) -> list[Path]:
-    """The interview's recordings, oldest first."""
-    directory = folder / interview
-    return sorted(directory.glob("*.ogg")) if directory.is_dir() else []
-
-
-def describe(path: Path, interview: str) -> dict[str, Any]:
-    call_id = path.stem.rsplit("-", 1)[-1]
-    return {"call_id": call_id, "url": f"{recording_url(interview)}?call={call_id}", "bytes": path.stat().st_size}
+def recording_json(recording: Recording, interview: str) -> dict[str, Any]:
+    """One recording as the interview's details list it: its call, where to fetch it, its size."""
+    return {
+        "call_id": recording.call_id,
+        "url": f"{recording_url(interview)}?call={recording.call_id}",
+        "bytes": recording.size,
+    }
 
 
 class RecordingHook:
-    """Attaches a recorder to every call that starts."""
+    """Attaches a recorder from the app's store to every call that starts."""
 
     def __init__(self, app: web.Application) -> None:
         self._app = app
 
     async def __call__(self, call: LiveCall) -> None:
-        settings = self._app[appkeys.SETTINGS]
-        if not settings.recordings:
+        if not self._app[appkeys.SETTINGS].recordings:
             return
-        name = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{call.id}.ogg"
-        recorder = CallRecorder(settings.recordings_path / call.interview_id / name)
+        recorder = self._app[appkeys.RECORDINGS].recorder(call.interview_id, call.id)
         try:
             await recorder.start()
         except Exception:
@@ -71,20 +66,16 @@ class RecordingHook:
 async def get_recording(request: web.Request) -> web.StreamResponse:
     """GET /api/interviews/{id}/recording[?call=<call id>]: the owner's recording, Ogg/Opus."""
     auth = await require_auth(request)
-    key = interview_id(request)
-    interview = await request.app[appkeys.DATABASE].get_interview(key, auth.user.id)
-    if interview is None:
-        raise ApiError(404, "not_found", "No such interview.")
-    files = recordings_of(request.app[appkeys.SETTINGS].recordings_path, str(key))
+    interview = await owned_interview(request.app[appkeys.DATABASE], auth.user.id, interview_id(request))
     wanted = request.query.get("call")
-    if wanted is not None:
-        if not _CALL_ID.match(wanted):
-            raise ApiError(404, "not_found", "No such recording.")
-        files = [f for f in files if f.stem.endswith(f"-{wanted}")]
-    if not files:
+    if wanted is not None and not _CALL_ID.match(wanted):
+        raise ApiError(404, "not_found", "No such recording.")
+    recording = request.app[appkeys.RECORDINGS].find(str(interview.id), wanted)
+    if recording is None:
         raise ApiError(404, "not_found", "This interview has no recording.")
-    return web.FileResponse(files[-1], headers={"Content-Type": "audio/ogg", "Cache-Control": "private, no-store"})
+    return web.FileResponse(recording.path, headers={"Content-Type": "audio/ogg", "Cache-Control": "private, no-store"})
 
 
 def add_routes(app: web.Application) -> None:
+    """The recording route."""
     app.router.add_get("/api/interviews/{interview_id}/recording", get_recording)

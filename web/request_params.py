@@ -1,4 +1,5 @@
-"""Reading a request's path and query parameters: a clear 404 or 400 for anything malformed."""
+"""Reading a request's path and query parameters: a clear 404 or 400 for anything malformed, and the interview a
+path names, only for its owner (another user's interview is a 404, like one that does not exist)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,14 @@ import uuid
 
 from aiohttp import web
 
+from db.models import InterviewSession
+from db.repository import Database
 from web.errors import ApiError
+
+
+def interview_not_found() -> ApiError:
+    """The 404 for an interview that is not there, not the user's, or not an id at all."""
+    return ApiError(404, "not_found", "No such interview.")
 
 
 def interview_id(request: web.Request, name: str = "interview_id") -> uuid.UUID:
@@ -14,7 +22,15 @@ def interview_id(request: web.Request, name: str = "interview_id") -> uuid.UUID:
     try:
         return uuid.UUID(request.match_info[name])
     except ValueError as exc:
-        raise ApiError(404, "not_found", "No such interview.") from exc
+        raise interview_not_found() from exc
+
+
+async def owned_interview(database: Database, user_id: uuid.UUID, key: uuid.UUID) -> InterviewSession:
+    """The user's interview ``key``; a 404 ``not_found`` when there is none or it is another user's."""
+    interview = await database.get_interview(key, user_id)
+    if interview is None:
+        raise interview_not_found()
+    return interview
 
 
 def int_query(request: web.Request, name: str, default: int, low: int, high: int) -> int:

@@ -11,11 +11,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 from signaling.aiortc_patches import is_loopback_host, parse_ice_servers
+from voice_agent.providers import anthropic_llm, openai_llm
 from voice_agent.providers.chat import ChatOptions
 from voice_agent.providers.deepgram_stt import DeepgramOptions
 from voice_agent.providers.openai_stt import OpenAITranscriptionOptions
@@ -28,12 +29,10 @@ from voice_agent.turn_options import TurnOptions
 from voice_agent.vad import VadOptions
 
 
-def _vad(name: str) -> Any:
-    return VadOptions.model_fields[name].default
-
-
-def _turn(name: str) -> Any:
-    return TurnOptions.model_fields[name].default
+def default_of(options: type[BaseModel], field: str) -> Any:
+    """The default of one field of an option class (a provider's, ``TurnOptions``, ``VadOptions``): written there
+    once, and the ``Settings`` field that sets it defaults to it."""
+    return options.model_fields[field].default
 
 
 class Settings(BaseSettings):
@@ -120,14 +119,18 @@ class Settings(BaseSettings):
     stt_base_url: str = Field("", description="endpoint for speech-to-text only (overrides the provider's)")
     llm_base_url: str = Field("", description="endpoint for the language model only")
     tts_base_url: str = Field("", description="endpoint for text-to-speech only")
-    deepgram_model: str = "nova-3"
-    anthropic_model: str = "claude-sonnet-5-5"
-    openai_chat_model: str = "gpt-5.4-mini"
-    openai_stt_model: str = "gpt-4o-mini-transcribe"
-    openai_tts_model: str = "gpt-4o-mini-tts"
-    openai_tts_voice: str = "alloy"
-    llm_timeout_s: float = Field(20.0, gt=0, description="a language-model request or stalled stream fails after")
-    llm_max_tokens: int = Field(400, ge=50, description="longest interviewer reply, in tokens")
+    deepgram_model: str = default_of(DeepgramOptions, "model")
+    anthropic_model: str = anthropic_llm.DEFAULT_MODEL
+    openai_chat_model: str = openai_llm.DEFAULT_MODEL
+    openai_stt_model: str = default_of(OpenAITranscriptionOptions, "model")
+    openai_tts_model: str = default_of(OpenAISpeechOptions, "model")
+    openai_tts_voice: str = default_of(OpenAISpeechOptions, "voice")
+    llm_timeout_s: float = Field(
+        default_of(ChatOptions, "timeout_s"), gt=0, description="a language-model request or stalled stream fails after"
+    )
+    llm_max_tokens: int = Field(
+        default_of(ChatOptions, "max_tokens"), ge=50, description="longest interviewer reply, in tokens"
+    )
     provider_timeout_s: float = Field(15.0, gt=0, description="a speech request or stalled stream fails after")
     question_banks_dir: Path | None = Field(
         None,
@@ -135,44 +138,94 @@ class Settings(BaseSettings):
         "bank of its file name",
     )
 
-    whisper_model: str = Field("", description="faster-whisper model folder (empty: bundled tiny.en)")
-    whisper_beam_size: int = 5
-    whisper_threads: int = 1
-    whisper_workers: int = 1
-    hibari_voice: str = "heart"
-    tts_workers: int = 1
+    whisper_model: str = Field(
+        default_of(WhisperOptions, "model"), description="faster-whisper model folder (empty: bundled tiny.en)"
+    )
+    whisper_beam_size: int = default_of(WhisperOptions, "beam_size")
+    whisper_threads: int = default_of(WhisperOptions, "cpu_threads")
+    whisper_workers: int = default_of(WhisperOptions, "workers")
+    hibari_voice: str = default_of(ProviderConfig, "hibari_voice")
+    tts_workers: int = default_of(ProviderConfig, "hibari_workers")
 
     # The knobs of a turn's latency (TurnOptions), each with the options class's default.
-    vad_aggressiveness: int = Field(_vad("aggressiveness"), ge=0, le=3, description="webrtcvad mode, 0 to 3")
-    vad_hangover_ms: int = Field(_vad("hangover_ms"), ge=100, le=3000, description="silence that ends a turn")
-    vad_early_pause_ms: int = Field(_vad("early_pause_ms"), ge=20, description="silence before an early reply")
-    vad_pause_ms: int = Field(_vad("pause_ms"), ge=40, description="silence counted as a natural pause")
-    vad_barge_in_ms: int = Field(_vad("barge_in_ms"), ge=20, description="speech needed to interrupt the agent")
-    vad_preroll_ms: int = Field(_vad("preroll_ms"), ge=0, description="audio kept from before speech starts")
+    vad_aggressiveness: int = Field(
+        default_of(VadOptions, "aggressiveness"), ge=0, le=3, description="webrtcvad mode, 0 to 3"
+    )
+    vad_hangover_ms: int = Field(
+        default_of(VadOptions, "hangover_ms"), ge=100, le=3000, description="silence that ends a turn"
+    )
+    vad_early_pause_ms: int = Field(
+        default_of(VadOptions, "early_pause_ms"), ge=20, description="silence before an early reply"
+    )
+    vad_pause_ms: int = Field(
+        default_of(VadOptions, "pause_ms"), ge=40, description="silence counted as a natural pause"
+    )
+    vad_barge_in_ms: int = Field(
+        default_of(VadOptions, "barge_in_ms"), ge=20, description="speech needed to interrupt the agent"
+    )
+    vad_preroll_ms: int = Field(
+        default_of(VadOptions, "preroll_ms"), ge=0, description="audio kept from before speech starts"
+    )
     turn_ending: str = Field(
-        _turn("turn_ending"), pattern="^(adaptive|silence)$", description="adaptive, or a fixed silence (old)"
+        default_of(TurnOptions, "turn_ending"),
+        pattern="^(adaptive|silence)$",
+        description="adaptive, or a fixed silence (old)",
     )
     turn_model: str = Field("smart-turn", pattern="^(smart-turn|none)$", description="the end-of-turn model")
-    think_grace_s: float = Field(_turn("think_grace_s"), gt=0, description="longest unfinished pause")
-    think_grace_hard_s: float = Field(_turn("think_grace_hard_s"), gt=0, description="the same, hard questions")
-    resume_window_s: float = Field(_turn("resume_window_s"), ge=0, description="going on keeps the turn")
-    interrupt_after_ms: int = Field(_turn("interrupt_after_ms"), ge=0, description="speech that interrupts")
-    echo_gate: bool = Field(_turn("echo_gate"), description="drop the agent's own words heard back")
-    ask_time_grace_s: float = Field(_turn("ask_time_grace_s"), gt=0, description="pause after 'let me think'")
-    idle_prompt_s: float = Field(_turn("idle_prompt_s"), gt=0, description="silence before a gentle prompt")
-    idle_move_on_s: float = Field(_turn("idle_move_on_s"), gt=0, description="then before offering to move on")
-    turn_model_complete_at: float = Field(_turn("turn_model_complete_at"), ge=0, le=1, description="finished")
-    turn_model_unfinished_below: float = Field(_turn("turn_model_unfinished_below"), ge=0, le=1, description="not")
-    min_speech_ms: int = Field(_turn("min_speech_ms"), ge=0, description="shorter voiced speech is noise")
-    interim_fresh_s: float = Field(_turn("interim_fresh_s"), ge=0, description="an interim this fresh covers it")
-    early_reply: bool = Field(_turn("early_reply"), description="start the reply on a stable interim")
-    stt_final_timeout_s: float = Field(_turn("stt_final_timeout_s"), gt=0, description="wait for a final")
-    stt_endpointing_ms: int = Field(_turn("stt_endpointing_ms"), ge=10, description="Deepgram's endpointing")
-    sentence_max_chars: int = Field(_turn("sentence_max_chars"), ge=40, description="longest sentence spoken whole")
-    tts_keep_lead_s: float = Field(_turn("tts_keep_lead_s"), ge=0, description="leading silence kept of speech")
-    jitter_reorder_packets: int = Field(_turn("jitter_reorder_packets"), ge=0, description="reorder wait, packets")
-    opus_complexity: int = Field(_turn("opus_complexity"), ge=0, le=10, description="agent voice Opus complexity")
-    ws_frames_per_message: int = Field(_turn("ws_frames_per_message"), ge=1, description="frames per WS message")
+    think_grace_s: float = Field(default_of(TurnOptions, "think_grace_s"), gt=0, description="longest unfinished pause")
+    think_grace_hard_s: float = Field(
+        default_of(TurnOptions, "think_grace_hard_s"), gt=0, description="the same, hard questions"
+    )
+    resume_window_s: float = Field(
+        default_of(TurnOptions, "resume_window_s"), ge=0, description="going on keeps the turn"
+    )
+    interrupt_after_ms: int = Field(
+        default_of(TurnOptions, "interrupt_after_ms"), ge=0, description="speech that interrupts"
+    )
+    echo_gate: bool = Field(default_of(TurnOptions, "echo_gate"), description="drop the agent's own words heard back")
+    ask_time_grace_s: float = Field(
+        default_of(TurnOptions, "ask_time_grace_s"), gt=0, description="pause after 'let me think'"
+    )
+    idle_prompt_s: float = Field(
+        default_of(TurnOptions, "idle_prompt_s"), gt=0, description="silence before a gentle prompt"
+    )
+    idle_move_on_s: float = Field(
+        default_of(TurnOptions, "idle_move_on_s"), gt=0, description="then before offering to move on"
+    )
+    turn_model_complete_at: float = Field(
+        default_of(TurnOptions, "turn_model_complete_at"), ge=0, le=1, description="finished"
+    )
+    turn_model_unfinished_below: float = Field(
+        default_of(TurnOptions, "turn_model_unfinished_below"), ge=0, le=1, description="not"
+    )
+    min_speech_ms: int = Field(
+        default_of(TurnOptions, "min_speech_ms"), ge=0, description="shorter voiced speech is noise"
+    )
+    interim_fresh_s: float = Field(
+        default_of(TurnOptions, "interim_fresh_s"), ge=0, description="an interim this fresh covers it"
+    )
+    early_reply: bool = Field(default_of(TurnOptions, "early_reply"), description="start the reply on a stable interim")
+    stt_final_timeout_s: float = Field(
+        default_of(TurnOptions, "stt_final_timeout_s"), gt=0, description="wait for a final"
+    )
+    stt_endpointing_ms: int = Field(
+        default_of(TurnOptions, "stt_endpointing_ms"), ge=10, description="Deepgram's endpointing"
+    )
+    sentence_max_chars: int = Field(
+        default_of(TurnOptions, "sentence_max_chars"), ge=40, description="longest sentence spoken whole"
+    )
+    tts_keep_lead_s: float = Field(
+        default_of(TurnOptions, "tts_keep_lead_s"), ge=0, description="leading silence kept of speech"
+    )
+    jitter_reorder_packets: int = Field(
+        default_of(TurnOptions, "jitter_reorder_packets"), ge=0, description="reorder wait, packets"
+    )
+    opus_complexity: int = Field(
+        default_of(TurnOptions, "opus_complexity"), ge=0, le=10, description="agent voice Opus complexity"
+    )
+    ws_frames_per_message: int = Field(
+        default_of(TurnOptions, "ws_frames_per_message"), ge=1, description="frames per WS message"
+    )
     media_timeout_s: float = Field(15.0, gt=0, description="end a call whose inbound audio stopped this long")
     connect_timeout_s: float = Field(
         30.0, gt=0, description="end a WebRTC call that has not connected this long after its answer"

@@ -25,7 +25,8 @@ from signaling.client.api import CallFailed, api_request
 from signaling.client.base import BaseLoopbackCall
 from signaling.client.recorder import AgentRecorder
 from signaling.client.speech_queue import SpeechQueue
-from signaling.ws_stream import MAX_MESSAGE_BYTES, FrameClock
+from signaling.pacing import PacingClock
+from signaling.ws_stream import MAX_MESSAGE_BYTES
 from voice_agent.audio import (
     OUT_FRAME_SAMPLES,
     OUT_SAMPLE_RATE,
@@ -124,7 +125,7 @@ class WsLoopbackCall(BaseLoopbackCall):
         self.mic = WsMicrophone()
         self.recorder: WsAgentRecorder = WsAgentRecorder()
         self.ws: aiohttp.ClientWebSocketResponse | None = None
-        self.clock = FrameClock()
+        self.clock = PacingClock()
         self._outbox: collections.deque[str | bytes] = collections.deque()
         self._reader: asyncio.Task[None] | None = None
         self._writer: asyncio.Task[None] | None = None

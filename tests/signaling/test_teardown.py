@@ -11,6 +11,7 @@ from aiortc import RTCPeerConnection
 from signaling.client.api import create_interview, new_http_session, sign_in
 from signaling.client.webrtc import LoopbackCall
 from tests.conftest import start_server, test_settings
+from voice_agent.reply import Reply
 
 INTERVIEW = {"role": "Data Scientist", "interview_type": "technical", "duration_minutes": 10}
 
@@ -22,10 +23,23 @@ async def until(predicate, timeout: float = 10.0) -> None:
         await asyncio.sleep(0.05)
 
 
+def session_work(session) -> list[str]:
+    """The background work of a ``CallSession`` still running, seen from outside: the session runs it as tasks of
+    its own coroutines (methods of the session, and the cancelling of a reply it replaced)."""
+    found = []
+    for task in asyncio.all_tasks():
+        coroutine = task.get_coro()
+        frame = getattr(coroutine, "cr_frame", None)
+        owner = frame.f_locals.get("self") if frame is not None else None
+        if owner is session or (isinstance(owner, Reply) and coroutine.__qualname__ == "Reply.cancel"):
+            found.append(f"session task {coroutine.__qualname__}")
+    return found
+
+
 def leftovers(call) -> list[str]:
     """Anything of a call still alive after it ended."""
     found = [t.get_name() for t in asyncio.all_tasks() if call.id in t.get_name() and not t.done()]
-    found += [f"session task {t.get_name()}" for t in call.session._tasks if not t.done()]
+    found += session_work(call.session)
     if call.pc.connectionState != "closed":
         found.append(f"peer connection {call.pc.connectionState}")
     return found

@@ -5,7 +5,7 @@ import time
 
 import numpy as np
 
-from signaling.tracks import PacedAudioTrack
+from signaling.tracks import PacedAudioTrack, opus_encoder
 
 
 async def test_frames_come_every_20_ms_with_increasing_pts():
@@ -83,7 +83,6 @@ async def test_while_the_agent_is_silent_the_encoder_rests_and_speech_after_it_d
     tone = (np.sin(2 * np.pi * 440 * np.arange(960 * 5) / 48000) * 8000).astype(np.int16).reshape(5, 960)
     script = [*tone, *np.zeros((40, 960), np.int16), *tone]
     frames = iter(script)
-    track = PacedAudioTrack(lambda: next(frames), encode=True)
     calls = 0
 
     class Counting:
@@ -95,7 +94,7 @@ async def test_while_the_agent_is_silent_the_encoder_rests_and_speech_after_it_d
             calls += 1
             return self.encoder.encode(frame)
 
-    track._encoder = Counting(track._encoder)
+    track = PacedAudioTrack(lambda: next(frames), encoder=Counting(opus_encoder()))
     packets = [bytes(await track.recv()) for _ in range(len(script))]
     track.stop()
     # 5 tone frames, 5 real silent ones, then the same silence packet repeated, then the tone again.

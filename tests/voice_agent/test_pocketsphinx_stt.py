@@ -8,6 +8,7 @@ a final that shares a word with what was said.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import itertools
 import multiprocessing
@@ -188,9 +189,19 @@ async def test_aclose_ends_iteration(stt: PocketsphinxSpeechToText) -> None:
     stream.push(speak("yes yes yes")[: 16000 * 2])
     stream.pause()  # a no-op
     await stream.aclose()
+    # Iteration ends, cleanly, without a final: the utterance was dropped, not finalized.
     await asyncio.wait_for(collector.task, 5)
-    stream.push(bytes(FRAME))  # ignored after close
+    assert collector.task.exception() is None
+    assert collector.finals == [] and all(not t.is_final for t in collector.items)
+    # And nothing comes after the end: audio and ``finalize()`` on a closed stream are ignored.
+    stream.push(speak("yes yes yes"))
     await stream.finalize()
+    late = asyncio.create_task(anext(aiter(stream), None))
+    await asyncio.sleep(0.5)
+    assert not late.done(), late.result()
+    late.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await late
 
 
 async def test_three_concurrent_streams_do_not_mix(stt: PocketsphinxSpeechToText) -> None:

@@ -399,22 +399,22 @@ def test_hedges():
     assert count_hedges("What kind of bug? MIGHT be.") == {"might": 1}
 
 
-def test_lists_are_documented_constants():
-    assert FILLERS == (
-        "um",
-        "uh",
-        "er",
-        "ah",
-        "like",
-        "you know",
-        "I mean",
-        "sort of",
-        "kind of",
-        "basically",
-        "actually",
-        "literally",
-    )
-    assert "sort of" in HEDGES and "kind of" in HEDGES
+@pytest.mark.parametrize("filler", FILLERS)
+def test_each_listed_filler_said_in_an_answer_is_counted_under_its_name(filler):
+    answer = compute_speech_metrics([interviewer(0, 2.0), candidate(3, 10.0, f"So, {filler}, it worked.")]).answers[0]
+    assert answer.filler_counts == {filler: 1} and answer.filler_count == 1
+
+
+def test_every_filler_of_a_transcript_is_counted_and_listed_in_the_lists_order():
+    said = ", ".join(reversed(FILLERS))  # "literally, actually, ..., uh, um"
+    counts = count_fillers(f"So, {said}, it worked.")
+    assert counts == dict.fromkeys(FILLERS, 1) and list(counts) == list(FILLERS)
+
+
+def test_kind_of_and_sort_of_are_hedges_as_well_as_fillers():
+    text = "It's kind of slow and sort of old."
+    assert count_fillers(text) == {"kind of": 1, "sort of": 1}
+    assert count_hedges(text) == {"kind of": 1, "sort of": 1}
 
 
 class Role(enum.StrEnum):

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
+import numpy as np
 import pytest
 from sqlalchemy import update
 
@@ -343,10 +344,13 @@ async def test_two_users_cannot_read_or_change_each_others_interviews_feedback_o
             ("GET", base, {}),
             ("POST", f"{base}/complete", {}),
             ("GET", f"{platform.url}/api/feedback/{interview['id']}", {}),
+            ("POST", f"{platform.url}/api/feedback/{interview['id']}/retry", {}),
+            ("GET", f"{base}/recording", {}),
             ("POST", f"{base}/rtc", {"json": {"sdp": "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n", "type": "offer"}}),
         ]:
             status, data = await call(intruder, method, url, **kwargs)
             assert status == 404 and error_code(data) == "not_found", (method, url)
+            assert data["error"]["message"] == "No such interview.", (method, url)
         status, data = await call(owner, "GET", base)
         assert status == 200 and data["interview"]["status"] == "in_progress" and data["messages"] == []
 
@@ -357,6 +361,48 @@ async def test_an_unknown_or_malformed_interview_id_is_404(platform):
         for interview_id in (str(uuid.uuid4()), "not-a-uuid", "1"):
             status, data = await call(http, "GET", f"{platform.url}/api/interviews/{interview_id}")
             assert status == 404 and error_code(data) == "not_found"
+
+
+async def test_an_interviews_recordings_are_listed_and_served_to_its_owner_by_call_in_ranges(platform):
+    """What a call's recorder wrote through the app's store: listed with the interview, served whole, by call,
+    and in byte ranges; clear 404s for a call that is not there and an interview that has no recording."""
+    async with client() as http:
+        await signup(http, platform.url)
+        interview = await new_interview(http, platform.url)
+        base = f"{platform.url}/api/interviews/{interview['id']}"
+        status, data = await call(http, "GET", f"{base}/recording")
+        assert (status, data["error"]["message"]) == (404, "This interview has no recording.")
+
+        store = platform.app[appkeys.RECORDINGS]
+        for call_id in ("aaaaaa01", "bbbbbb02"):
+            recorder = store.recorder(interview["id"], call_id)
+            await recorder.start()
+            for _ in range(25):
+                recorder.add_agent_frame(np.full(960, 1000 if call_id.startswith("a") else -1000, np.int16))
+            await recorder.close()
+        status, data = await call(http, "GET", base)
+        assert status == 200
+        assert [r["call_id"] for r in data["recordings"]] == ["aaaaaa01", "bbbbbb02"]
+        first, second = (store.find(interview["id"], call_id) for call_id in ("aaaaaa01", "bbbbbb02"))
+        assert data["recordings"][0] == {
+            "call_id": "aaaaaa01",
+            "url": f"/api/interviews/{interview['id']}/recording?call=aaaaaa01",
+            "bytes": first.size,
+        }
+
+        async def fetch(url: str, **headers: str) -> tuple[int, bytes]:
+            async with http.get(url, headers=headers) as response:
+                if response.status < 300:
+                    assert response.content_type == "audio/ogg"
+                    assert response.headers["Cache-Control"] == "private, no-store"
+                return response.status, await response.read()
+
+        assert await fetch(f"{base}/recording") == (200, second.path.read_bytes())
+        assert await fetch(platform.url + data["recordings"][0]["url"]) == (200, first.path.read_bytes())
+        assert await fetch(f"{base}/recording?call=aaaaaa01", Range="bytes=0-9") == (206, first.path.read_bytes()[:10])
+        for wanted, message in [("cccccc03", "This interview has no recording."), ("NOT-A-CALL", "No such recording.")]:
+            status, data = await call(http, "GET", f"{base}/recording?call={wanted}")
+            assert status == 404 and error_code(data) == "not_found" and data["error"]["message"] == message
 
 
 async def test_completing_is_idempotent_and_feedback_says_where_it_is(platform):

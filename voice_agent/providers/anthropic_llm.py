@@ -23,12 +23,12 @@ class AnthropicLanguageModel:
     """``LanguageModel`` backed by the Messages API (streaming)."""
 
     name = "anthropic"
+    embedded = False
+    writes_json = True
 
     def __init__(self, options: ChatOptions) -> None:
-        try:
-            from anthropic import AsyncAnthropic
-        except ImportError as exc:  # pragma: no cover - a dependency of the project
-            raise RuntimeError("Claude needs the 'anthropic' package: pip install anthropic") from exc
+        from anthropic import AsyncAnthropic  # on first use: the SDK takes seconds to import
+
         if options.api_key is None:
             raise ProviderError("llm", "ANTHROPIC_API_KEY is not set")
         self.options = options

@@ -12,6 +12,13 @@ Three roles, one protocol each (DESIGN §3):
   ``complete_json`` answers with one JSON object (used for feedback).
 - ``TextToSpeech.synthesize(text)`` yields ``PcmChunk``s whose sample rate is declared.
 
+Each provider also declares what it is, as class attributes, so that nothing has to recognise it by its
+``name``: ``embedded`` (runs on this machine and costs nothing per use), for a speech-to-text ``streaming``
+(interim transcripts while the candidate speaks), for a language model ``writes_json`` (``complete_json``
+writes free-form JSON, so it can write the feedback; one that does not is scored by the offline rules).
+``is_embedded``, ``is_streaming`` and ``writes_json`` read them, with the defaults of an external service for
+a provider plugged in by import path that declares nothing.
+
 Nothing here knows about HTTP, WebRTC or the database.
 """
 
@@ -67,6 +74,10 @@ class SpeechToText(Protocol):
     """Speech-to-text provider."""
 
     name: str
+    #: Runs on this machine: costs nothing per minute.
+    embedded: bool
+    #: Sends interim transcripts while the candidate speaks (not only after pauses or at the end).
+    streaming: bool
 
     async def open_stream(self) -> SttStream:
         """Open a stream for one utterance."""
@@ -152,6 +163,10 @@ class LanguageModel(Protocol):
     """Language model provider: plays the interviewer and writes feedback."""
 
     name: str
+    #: Runs on this machine: costs nothing per token.
+    embedded: bool
+    #: ``complete_json`` writes free-form JSON (the feedback); False: the offline rules score the interview.
+    writes_json: bool
 
     def stream_reply(self, request: ReplyRequest, usage: LlmUsage | None = None) -> AsyncIterator[str]:
         """Yield the reply as text fragments, as soon as each is ready; add token counts to ``usage``."""
@@ -175,10 +190,28 @@ class TextToSpeech(Protocol):
     """Text-to-speech provider."""
 
     name: str
+    #: Runs on this machine: costs nothing per character.
+    embedded: bool
 
     def synthesize(self, text: str) -> AsyncIterator[PcmChunk]:
         """Yield the spoken text as PCM chunks, the first as soon as it is ready."""
         ...
+
+
+def is_embedded(provider: SpeechToText | LanguageModel | TextToSpeech) -> bool:
+    """The provider runs on this machine and costs nothing per use (False when it does not say)."""
+    return bool(getattr(provider, "embedded", False))
+
+
+def is_streaming(stt: SpeechToText) -> bool:
+    """The speech-to-text sends interim transcripts while the candidate speaks (False when it does not say)."""
+    return bool(getattr(stt, "streaming", False))
+
+
+def writes_json(llm: LanguageModel) -> bool:
+    """The language model writes free-form JSON, so it can write the feedback (True when it does not say: a
+    plugged-in chat model)."""
+    return bool(getattr(llm, "writes_json", True))
 
 
 @dataclass(slots=True)
@@ -270,4 +303,3 @@ class Providers:
     fallback_llm: LanguageModel | None = None
     #: The acoustic end-of-turn model (None: the transcript and silence decide).
     turn_model: EndOfTurnModel | None = None
-    extras: dict[str, Any] = field(default_factory=dict)

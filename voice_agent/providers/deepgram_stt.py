@@ -20,6 +20,8 @@ import logging
 from collections import deque
 from typing import Any
 
+from deepgram import AsyncDeepgramClient
+from deepgram.environment import DeepgramClientEnvironment
 from pydantic import BaseModel, Field, SecretStr
 
 from voice_agent.providers.base import (
@@ -56,11 +58,6 @@ class DeepgramOptions(BaseModel):
 
 
 def _client(options: DeepgramOptions) -> Any:
-    try:
-        from deepgram import AsyncDeepgramClient
-        from deepgram.environment import DeepgramClientEnvironment
-    except ImportError as exc:  # pragma: no cover - a dependency of the project
-        raise RuntimeError("Deepgram needs the 'deepgram-sdk' package: pip install deepgram-sdk") from exc
     if options.api_key is None:
         raise ProviderError("stt", "DEEPGRAM_API_KEY is not set")
     key = options.api_key.get_secret_value()
@@ -76,6 +73,8 @@ class DeepgramSpeechToText:
     """``SpeechToText`` backed by Deepgram's live API."""
 
     name = "deepgram"
+    embedded = False
+    streaming = True
 
     def __init__(self, options: DeepgramOptions) -> None:
         self.options = options

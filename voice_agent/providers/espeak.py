@@ -13,6 +13,7 @@ import threading
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 
+import espeakng_loader
 import numpy as np
 
 from voice_agent.providers.base import PcmChunk
@@ -24,6 +25,10 @@ _ESPEAK_PITCH = 3
 _SYNTH_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
 
 
+#: The eSpeak NG voice used unless another is asked for.
+DEFAULT_VOICE = "en-us"
+
+
 class EspeakEngine:
     """The process-wide eSpeak NG instance (use ``EspeakEngine.shared()``)."""
 
@@ -31,10 +36,6 @@ class EspeakEngine:
     _instance_lock = threading.Lock()
 
     def __init__(self) -> None:
-        try:
-            import espeakng_loader
-        except ImportError as exc:  # pragma: no cover - a dependency of the project
-            raise RuntimeError("eSpeak NG needs the 'espeakng-loader' package: pip install espeakng-loader") from exc
         self._lib = ctypes.CDLL(espeakng_loader.get_library_path())
         data_path = espeakng_loader.get_data_path().encode()
         self.sample_rate = int(self._lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, data_path, 0))
@@ -59,7 +60,7 @@ class EspeakEngine:
             self._chunks.append(np.ctypeslib.as_array(wav, shape=(count,)).astype(np.int16, copy=True))
         return 0
 
-    def synthesize(self, text: str, voice: str = "en-us", rate_wpm: int = 165, pitch: int = 50) -> np.ndarray:
+    def synthesize(self, text: str, voice: str = DEFAULT_VOICE, rate_wpm: int = 165, pitch: int = 50) -> np.ndarray:
         """Speak ``text`` into int16 samples at ``sample_rate`` (blocking; thread-safe)."""
         encoded = text.encode("utf-8")
         with self._lock:
@@ -78,8 +79,9 @@ class EspeakTextToSpeech:
     """eSpeak NG as a ``TextToSpeech`` provider (22.05 kHz, robotic but dependable and instant)."""
 
     name = "espeak"
+    embedded = True
 
-    def __init__(self, voice: str = "en-us", rate_wpm: int = 165, pitch: int = 50) -> None:
+    def __init__(self, voice: str = DEFAULT_VOICE, rate_wpm: int = 165, pitch: int = 50) -> None:
         self.voice = voice
         self.rate_wpm = rate_wpm
         self.pitch = pitch

@@ -14,13 +14,17 @@ from typing import Any
 
 from voice_agent.providers.base import PcmChunk
 
+#: The voice shipped in the package (the others download on first use, which an offline server cannot).
+DEFAULT_VOICE = "heart"
+
 
 class HibariTextToSpeech:
     """The embedded default voice."""
 
     name = "hibari"
+    embedded = True
 
-    def __init__(self, voice: str = "heart", speed: float = 1.0, workers: int = 1) -> None:
+    def __init__(self, voice: str = DEFAULT_VOICE, speed: float = 1.0, workers: int = 1) -> None:
         self.voice = voice
         self.speed = speed
         self._executor = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="hibari")
@@ -30,16 +34,15 @@ class HibariTextToSpeech:
     def _model(self) -> Any:
         model = getattr(self._local, "model", None)
         if model is None:
-            try:
-                from hibari import Hibari
-                from hibari.voices import voice_path
-            except ImportError as exc:  # pragma: no cover - a dependency of the project
-                raise RuntimeError("the embedded voice needs 'hibari-tts': pip install hibari-tts==0.2.1") from exc
+            from hibari import Hibari  # on first use (the voice is loaded per worker thread)
+            from hibari.voices import voice_path
+
             try:
                 path = voice_path(self.voice, download_missing=False)
             except FileNotFoundError as exc:
                 raise RuntimeError(
-                    f"hibari voice {self.voice!r} is not in the package nor cached; the offline voice is 'heart'"
+                    f"hibari voice {self.voice!r} is not in the package nor cached; "
+                    f"the offline voice is {DEFAULT_VOICE!r}"
                 ) from exc
             model = self._local.model = Hibari(voice=self.voice, model=path, threads=1)
         return model

@@ -24,10 +24,8 @@ NO_KEY = "not-needed"
 
 def openai_client(api_key: str | None, base_url: str, timeout_s: float, retries: int) -> Any:
     """An ``AsyncOpenAI`` client; ``base_url`` ends in /v1."""
-    try:
-        from openai import AsyncOpenAI
-    except ImportError as exc:  # pragma: no cover - a dependency of the project
-        raise RuntimeError("this provider needs the 'openai' package: pip install openai") from exc
+    from openai import AsyncOpenAI  # on first use: the SDK takes about a second to import
+
     return AsyncOpenAI(api_key=api_key or NO_KEY, base_url=base_url or None, timeout=timeout_s, max_retries=retries)
 
 
@@ -35,6 +33,8 @@ class OpenAIChatLanguageModel:
     """``LanguageModel`` backed by chat completions."""
 
     name = "openai"
+    embedded = False
+    writes_json = True
 
     def __init__(self, options: ChatOptions) -> None:
         if options.api_key is None and not options.base_url:

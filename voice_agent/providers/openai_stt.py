@@ -43,6 +43,8 @@ class OpenAISpeechToText:
     """``SpeechToText`` backed by ``audio.transcriptions``."""
 
     name = "openai-stt"
+    embedded = False
+    streaming = False
 
     def __init__(self, options: OpenAITranscriptionOptions) -> None:
         if options.api_key is None and not options.base_url:

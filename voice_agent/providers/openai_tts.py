@@ -30,6 +30,7 @@ class OpenAITextToSpeech:
     """``TextToSpeech`` backed by ``audio.speech`` with ``response_format="pcm"``."""
 
     name = "openai-tts"
+    embedded = False
 
     def __init__(self, options: OpenAISpeechOptions) -> None:
         if options.api_key is None and not options.base_url:

@@ -394,6 +394,8 @@ class PocketsphinxSpeechToText:
     """
 
     name = "pocketsphinx"
+    embedded = True
+    streaming = True
 
     def __init__(self, interim_interval_ms: int = 300) -> None:
         if interim_interval_ms <= 0:

@@ -18,6 +18,8 @@ from pydantic import BaseModel, Field
 from voice_agent.providers.base import Providers
 from voice_agent.providers.chat import ChatOptions
 from voice_agent.providers.deepgram_stt import DeepgramOptions
+from voice_agent.providers.espeak import DEFAULT_VOICE as ESPEAK_DEFAULT_VOICE
+from voice_agent.providers.hibari_tts import DEFAULT_VOICE as HIBARI_DEFAULT_VOICE
 from voice_agent.providers.openai_stt import OpenAITranscriptionOptions
 from voice_agent.providers.openai_tts import OpenAISpeechOptions
 from voice_agent.providers.whisper_stt import WhisperOptions
@@ -32,9 +34,9 @@ class ProviderConfig(BaseModel):
     llm: str = "offline"
     tts: str = "offline"
     whisper: WhisperOptions = Field(default_factory=WhisperOptions)
-    hibari_voice: str = "heart"
+    hibari_voice: str = HIBARI_DEFAULT_VOICE
     hibari_workers: int = 1
-    espeak_voice: str = "en-us"
+    espeak_voice: str = ESPEAK_DEFAULT_VOICE
     deepgram: DeepgramOptions = Field(default_factory=DeepgramOptions)
     openai_stt: OpenAITranscriptionOptions = Field(default_factory=OpenAITranscriptionOptions)
     anthropic: ChatOptions = Field(default_factory=ChatOptions)
@@ -160,12 +162,12 @@ async def load_providers(config: ProviderConfig) -> Providers:
     llm = await build_provider("llm", config.llm, config)
     tts = await build_provider("tts", config.tts, config)
     fallback_tts = fallback_llm = None
-    if getattr(tts, "name", "") != "espeak":
+    if resolve_factory("tts", config.tts) is not _espeak_tts:  # the chosen voice is not the fallback already
         try:
             fallback_tts = await build_provider("tts", "espeak", config)
         except Exception as exc:  # the fallback voice is a nicety, never a reason not to start
             log.warning("fallback voice unavailable: %s", exc)
-    if getattr(llm, "name", "") != "scripted":
+    if resolve_factory("llm", config.llm) is not _offline_llm:
         fallback_llm = await build_provider("llm", "scripted", config)
     turn_model = None
     if config.turn_model == "smart-turn":

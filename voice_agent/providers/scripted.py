@@ -151,6 +151,8 @@ class ScriptedInterviewer:
     ``banks`` (the built-in ones unless an operator configured their own)."""
 
     name = "scripted"
+    embedded = True
+    writes_json = False
 
     def __init__(self, banks: QuestionBanks = BUILTIN_BANKS) -> None:
         self.banks = banks

