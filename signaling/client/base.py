@@ -119,7 +119,11 @@ class BaseLoopbackCall:
         user_index, _ = await self.wait_event(is_user_final, start, timeout)
         heard_until, reply = await self.wait_agent_turn(user_index, timeout)
         heard = " ".join(e["text"] for e in self.events[start:heard_until] if is_user_final(e))
-        server = next((e for e in self.events[user_index:heard_until] if e.get("type") == "metrics"), {})
+        # The reply's metrics come when it starts playing, before the answer's final transcript (which waits until
+        # the reply played past the resume window); a reply dropped because the candidate went on has metrics too,
+        # so the last ones are the reply that was heard.
+        metrics = [e for e in self.events[start:heard_until] if e.get("type") == "metrics"]
+        server = metrics[-1] if metrics else {}
         interrupted = any(is_assistant_final(e) for e in self.events[start:user_index])
         response_ms = None
         if self.recorder.first_voice is not None:
