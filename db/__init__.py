@@ -12,6 +12,7 @@ from db.models import (
     InterviewStatus,
     InterviewType,
     Message,
+    MessageKind,
     MessageRole,
     User,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "InterviewSummary",
     "InterviewType",
     "Message",
+    "MessageKind",
     "MessageRole",
     "UTCDateTime",
     "User",

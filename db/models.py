@@ -76,6 +76,15 @@ class MessageRole(enum.StrEnum):
     ASSISTANT = "assistant"
 
 
+class MessageKind(enum.StrEnum):
+    """What a transcript line is: a turn of the interview (a question, an answer), or an aside around the turns
+    ("Sure, take your time.", an idle prompt, a rejoin greeting) that readers of the interview's progress and the
+    feedback scorers skip."""
+
+    TURN = "turn"
+    ASIDE = "aside"
+
+
 class FeedbackStatus(enum.StrEnum):
     """Where the feedback report is: being generated, ready, or failed (with the reason in `error`)."""
 
@@ -162,7 +171,8 @@ class InterviewSession(SQLModel, table=True):
 
 
 class Message(SQLModel, table=True):
-    """One transcript line. `seq` orders the lines of an interview; `metrics` holds the turn's latency figures."""
+    """One transcript line. `seq` orders the lines of an interview; `metrics` holds the turn's latency figures;
+    `kind` tells a turn from an aside (rows stored before kinds existed read as turns)."""
 
     __tablename__ = "interview_messages"
     __table_args__ = (sa.UniqueConstraint("session_id", "seq"),)
@@ -177,6 +187,11 @@ class Message(SQLModel, table=True):
     audio_duration_seconds: float = Field(default=0.0, sa_type=sa.Float)
     metrics: dict[str, Any] | None = Field(default=None, sa_type=json_type())
     interrupted: bool = Field(default=False, sa_type=sa.Boolean, sa_column_kwargs={"server_default": sa.false()})
+    kind: MessageKind = Field(
+        default=MessageKind.TURN,
+        sa_type=str_enum(MessageKind, "kind"),
+        sa_column_kwargs={"server_default": MessageKind.TURN.value},
+    )
 
 
 class Feedback(SQLModel, table=True):

@@ -40,6 +40,7 @@ from db.models import (
     InterviewStatus,
     InterviewType,
     Message,
+    MessageKind,
     MessageRole,
     User,
 )
@@ -421,13 +422,18 @@ class Database:
         audio_duration_seconds: float,
         metrics: Mapping[str, Any] | None = None,
         interrupted: bool = False,
+        kind: MessageKind | str = MessageKind.TURN,
     ) -> Message:
         """Append a transcript line with the interview's next `seq`, and note activity on the interview.
+
+        `kind` is "turn" (a question or an answer) or "aside" (a line around the turns); another value raises
+        ValueError before anything is written.
 
         The first statement updates (and so locks) the interview row, which makes concurrent appends to the same
         interview queue up; each then numbers its line after the last committed one. Raises `InterviewNotFound`.
         """
         timestamp = ensure_utc(timestamp)
+        kind = MessageKind(kind)
         touch = (
             update(InterviewSession)
             .where(InterviewSession.id == session_id)
@@ -448,6 +454,7 @@ class Database:
                 audio_duration_seconds=audio_duration_seconds,
                 metrics=dict(metrics) if metrics is not None else None,
                 interrupted=interrupted,
+                kind=kind,
             )
             session.add(message)
         return message

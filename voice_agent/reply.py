@@ -3,13 +3,17 @@
 The LLM and TTS run as two tasks joined by a queue of sentences, so the first sentence plays while the model
 is still writing the rest. A reply may be started early, on a stable interim transcript, behind a closed
 gate: it prepares its audio but queues nothing until the turn manager confirms the final transcript.
+
+A reply has the kind its stored line gets (``Reply.kind``): a turn of the interview, or an aside. The greeting of
+a call that rejoins an interview where nothing waits for an answer only picks the interview up again ("Take your
+time." and the question again): an aside (``greeting_kind``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +23,7 @@ from voice_agent.audio import OUT_FRAME_SAMPLES, OUT_SAMPLE_RATE, Framer, PcmRes
 from voice_agent.events import ErrorRaised, SessionEvent, TurnMetrics
 from voice_agent.interview import END_OF_INTERVIEW_MARKER
 from voice_agent.outbound import OutboundAudio, Segment, played_text
-from voice_agent.providers.base import LineKind, LlmUsage, Providers, ReplyRequest, TextToSpeech
+from voice_agent.providers.base import ChatMessage, LineKind, LlmUsage, Providers, ReplyRequest, TextToSpeech
 from voice_agent.sentences import SentenceSplitter
 from voice_agent.turn_options import TurnOptions
 
@@ -29,6 +33,18 @@ log = logging.getLogger(__name__)
 #: carries on (repeats or moves on), or, without one, the candidate is asked to go on.
 LLM_APOLOGY = "Sorry, I lost my train of thought for a moment."
 LLM_APOLOGY_ALONE = "Sorry, I lost my train of thought for a moment. Could you tell me a little more about that?"
+
+
+def greeting_kind(messages: Sequence[ChatMessage]) -> LineKind:
+    """The kind of a call's greeting, given the conversation of the interview so far.
+
+    "aside" when the call rejoins an interview whose last turn (asides skipped) is the interviewer's: nothing waits
+    for an answer, so the greeting only picks the interview up again (it repeats what is pending); "turn" for the
+    first greeting of an interview, and when the candidate's last answer was never replied to (the greeting is that
+    reply).
+    """
+    turns = [message for message in messages if message.kind != "aside"]
+    return "aside" if turns and turns[-1].role == "assistant" else "turn"
 
 
 class MarkerFilter:
@@ -59,7 +75,11 @@ class MarkerFilter:
 
 
 class Reply:
-    """The pipeline for one agent turn; ``task`` runs it, ``segments`` tell what was queued and played."""
+    """The pipeline for one agent turn; ``task`` runs it, ``segments`` tell what was queued and played.
+
+    ``kind`` is the kind of the line it is stored as: given, or else "turn", except for a call's greeting (turn 0 of
+    the metrics, no answer to reply to), whose kind is ``greeting_kind`` of the conversation so far.
+    """
 
     def __init__(
         self,
@@ -74,10 +94,14 @@ class Reply:
         gate_open: bool = True,
         user_text: str | None = None,
         turn: TurnOptions | None = None,
-        kind: LineKind = "turn",
+        kind: LineKind | None = None,
     ) -> None:
         self.request = request
-        #: "turn", or "aside" (a fixed line around the turns: no metrics, never settles an answer).
+        if kind is None:
+            greeting = metrics.turn == 0 and user_text is None
+            kind = greeting_kind(request.messages) if greeting else "turn"
+        #: The kind of the line this reply is stored as: "turn", or "aside" (a rejoin greeting, a fixed line
+        #: around the turns: no metrics, never settles an answer).
         self.kind: LineKind = kind
         self.turn = turn or TurnOptions()
         self.providers = providers

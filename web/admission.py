@@ -139,7 +139,7 @@ async def _plan(app: web.Application, grant: CallGrant, reread: bool) -> CallPla
     interview = await db.get_interview(key, user.id) if reread else grant.interview
     if interview is None or enum_value(interview.status) != "in_progress":
         raise ApiError(409, "interview_not_in_progress", "This interview is no longer in progress.")
-    history = [ChatMessage(enum_value(m.role), m.content) for m in await db.list_messages(key)]
+    history = [ChatMessage(enum_value(m.role), m.content, enum_value(m.kind)) for m in await db.list_messages(key)]
     settings = app[appkeys.SETTINGS]
     await db.record_activity(key, 0.0)
     context = InterviewContext(

@@ -40,7 +40,8 @@ def interview_json(interview: Any, overall_score: int | None = None) -> dict[str
 
 
 def message_json(message: Any) -> dict[str, Any]:
-    """A transcript line."""
+    """A transcript line; ``kind`` is "turn" (a question or an answer) or "aside" (a line around the turns: "Sure,
+    take your time.", an idle prompt, a rejoin greeting)."""
     return {
         "id": str(message.id),
         "seq": message.seq,
@@ -50,6 +51,7 @@ def message_json(message: Any) -> dict[str, Any]:
         "audio_duration_seconds": message.audio_duration_seconds,
         "metrics": message.metrics,
         "interrupted": message.interrupted,
+        "kind": enum_value(message.kind),
     }
 
 

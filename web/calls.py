@@ -54,6 +54,7 @@ class TranscriptWriter:
                     line.audio_duration_seconds,
                     metrics=line.metrics,
                     interrupted=line.interrupted,
+                    kind=line.kind,
                 )
                 self.stored += 1
                 return

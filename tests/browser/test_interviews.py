@@ -479,3 +479,27 @@ async def test_profile_edits_are_saved_and_used_for_the_next_interview(visit: Vi
     await expect(page.get_by_label("Role", exact=True)).to_have_value("Engineering Manager")
     await page.get_by_role("link", name="Dashboard").click()
     await expect(page.get_by_role("heading", name="Welcome, Rear")).to_be_visible()
+
+
+async def test_an_aside_in_the_transcript_is_shown_apart_from_the_turns(visit: Visit):
+    page = visit.page
+    await visit.signup()
+    interview = await visit.create_interview(role="Backend Engineer", interview_type="technical", duration_minutes=20)
+    key = uuid.UUID(interview["id"])
+    at = datetime.now(UTC) - timedelta(minutes=2)
+    for seconds, (role, text, kind) in enumerate(
+        [
+            ("assistant", "Tell me about a system you built.", "turn"),
+            ("user", "Let me think.", "turn"),
+            ("assistant", "Sure, take your time.", "aside"),
+            ("user", "A billing service that batches writes.", "turn"),
+        ]
+    ):
+        await visit.server.db.add_message(key, role, text, at + timedelta(seconds=10 * seconds), 2.0, kind=kind)
+    await visit.goto(f"/interviews/{interview['id']}")
+
+    aside = page.locator("#transcript .line--aside")
+    await expect(aside).to_have_count(1)
+    await expect(aside).to_contain_text("Sure, take your time.")
+    await expect(aside.locator(".line__note")).to_have_text("Aside, not part of an answer")
+    await expect(page.locator("#transcript .line[data-kind=turn]")).to_have_count(3)

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from db import Database, InterviewNotFound, MessageRole, utcnow
+from db import Database, InterviewNotFound, MessageKind, MessageRole, utcnow
 
 
 async def test_simultaneous_lines_get_distinct_consecutive_numbers(database: Database, make_user) -> None:
@@ -53,3 +53,25 @@ async def test_lines_keep_order_metrics_and_move_activity(database: Database, ma
 async def test_line_for_an_unknown_interview_is_refused(database: Database) -> None:
     with pytest.raises(InterviewNotFound):
         await database.add_message(uuid.uuid4(), MessageRole.USER, "Hello?", utcnow(), 1.0)
+
+
+async def test_lines_keep_their_kind_and_default_to_turns(database: Database, make_user) -> None:
+    user = await make_user()
+    interview = await database.create_interview(user.id, "Backend engineer", "technical", 30)
+
+    await database.add_message(interview.id, MessageRole.ASSISTANT, "Tell me about yourself.", utcnow(), 2.0)
+    aside = await database.add_message(
+        interview.id, MessageRole.ASSISTANT, "Sure, take your time.", utcnow(), 1.0, kind=MessageKind.ASIDE
+    )
+    await database.add_message(interview.id, MessageRole.USER, "I build APIs.", utcnow(), 3.0, kind="turn")
+
+    assert aside.kind == MessageKind.ASIDE
+    listed = await database.list_messages(interview.id)
+    assert [(m.content, m.kind) for m in listed] == [
+        ("Tell me about yourself.", MessageKind.TURN),
+        ("Sure, take your time.", MessageKind.ASIDE),
+        ("I build APIs.", MessageKind.TURN),
+    ]
+    with pytest.raises(ValueError):
+        await database.add_message(interview.id, MessageRole.USER, "Hm.", utcnow(), 1.0, kind="idle")
+    assert len(await database.list_messages(interview.id)) == 3

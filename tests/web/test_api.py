@@ -18,7 +18,10 @@ from db.engine import create_engine
 from db.models import AuthSession
 from signaling.client.webrtc import LoopbackCall
 from tests.conftest import RunningServer, start_server, test_settings
+from voice_agent.events import LineCommitted, SpokenLine
 from web import appkeys
+from web.admission import CallGrant, admit
+from web.calls import TranscriptWriter
 from web.security import read_token
 
 PASSWORD = "correct horse battery"
@@ -353,6 +356,47 @@ async def test_two_users_cannot_read_or_change_each_others_interviews_feedback_o
             assert data["error"]["message"] == "No such interview.", (method, url)
         status, data = await call(owner, "GET", base)
         assert status == 200 and data["interview"]["status"] == "in_progress" and data["messages"] == []
+
+
+async def test_an_aside_stored_by_the_transcript_writer_comes_back_as_an_aside_and_rejoins_as_one(platform):
+    async with client() as http:
+        user = await signup(http, platform.url)
+        interview = await new_interview(http, platform.url)
+        key = uuid.UUID(interview["id"])
+        writer = TranscriptWriter(platform.db, key)
+        now = datetime.now(UTC)
+        for role, text, kind in [
+            ("assistant", "Tell me about a system you built.", "turn"),
+            ("user", "Let me think.", "turn"),
+            ("assistant", "Sure, take your time.", "aside"),
+            ("user", "I built a billing service.", "turn"),
+        ]:
+            writer.on_event(None, LineCommitted(SpokenLine(role, text, now, 1.0, kind=kind)))
+        await writer.close()
+        assert writer.stored == 4 and not writer.failed
+
+        status, data = await call(http, "GET", f"{platform.url}/api/interviews/{interview['id']}")
+        assert status == 200
+        assert [(m["seq"], m["role"], m["kind"]) for m in data["messages"]] == [
+            (1, "assistant", "turn"),
+            (2, "user", "turn"),
+            (3, "assistant", "aside"),
+            (4, "user", "turn"),
+        ]
+
+        # A call that rejoins the interview gets the conversation with its kinds.
+        db = platform.db
+        grant = CallGrant(key, await db.get_user(uuid.UUID(user["id"])), await db.get_interview(key))
+        plan = await admit(platform.app, grant)
+        try:
+            assert [(m.role, m.content, m.kind) for m in plan.history] == [
+                ("assistant", "Tell me about a system you built.", "turn"),
+                ("user", "Let me think.", "turn"),
+                ("assistant", "Sure, take your time.", "aside"),
+                ("user", "I built a billing service.", "turn"),
+            ]
+        finally:
+            await plan.release()
 
 
 async def test_an_unknown_or_malformed_interview_id_is_404(platform):

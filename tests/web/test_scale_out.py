@@ -163,7 +163,7 @@ async def test_with_redis_a_newer_call_on_another_worker_replaces_the_older_and_
                 versions = (await connection.execute(text("SELECT version_num FROM alembic_version"))).all()
         finally:
             await engine.dispose()
-        assert [row[0] for row in versions] == ["0001"]
+        assert [row[0] for row in versions] == ["0002"]
         assert "Traceback" not in server.log_text()
 
         candidate_ip = random_ip()

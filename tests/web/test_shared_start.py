@@ -70,4 +70,4 @@ async def test_workers_starting_together_migrate_one_fresh_sqlite_file_once(tmp_
             versions = (await connection.execute(text("SELECT version_num FROM alembic_version"))).all()
     finally:
         await engine.dispose()
-    assert [row[0] for row in versions] == ["0001"]
+    assert [row[0] for row in versions] == ["0002"]

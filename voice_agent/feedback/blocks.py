@@ -4,6 +4,10 @@ With the scripted interviewer, a block is one question of the plan: the line tha
 it, with every answer in between (matched the way the interviewer itself reads its progress: a question counts as
 asked when its first words were spoken). With a chat model, whose questions are not known in advance, a block is
 one exchange: an interviewer line that asks something and the candidate's answer.
+
+Asides ("Sure, take your time.", idle prompts, rejoin greetings) are no question of their own and do not split an
+answer; an aside that asks a plan question (a rejoin greeting repeating it) still counts as asking it, as it does
+for the interviewer.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from voice_agent.feedback.speech_metrics import Line, group_answers
+from voice_agent.feedback.speech_metrics import Line, answer_groups
 from voice_agent.providers.base import InterviewContext
 from voice_agent.question_banks import Question, QuestionBanks
 from voice_agent.question_plans import BUILTIN_BANKS, build_plan
@@ -59,10 +63,12 @@ def question_blocks(
     blocks: list[QuestionBlock] = []
     by_plan: dict[str, QuestionBlock] = {}
     current: QuestionBlock | None = None
-    for prompt, answer_lines in group_answers(lines):
+    for group in answer_groups(lines):
+        prompt, answer_lines = group.prompt, group.lines
         text = " ".join(line.content for line in answer_lines).strip()
         seconds = sum(line.audio_duration_seconds for line in answer_lines)
-        asked = [q for q in plan if prompt is not None and _asks(prompt.content, q)]
+        askers = [line.content for line in (prompt, group.cue) if line is not None]
+        asked = [q for q in plan if any(_asks(asker, q) for asker in askers)]
         if asked:
             question = asked[-1]
             current = by_plan.get(question.id)

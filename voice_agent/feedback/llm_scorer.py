@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from voice_agent.feedback.report import LLM_FEEDBACK_SCHEMA, FeedbackReport, LlmFeedback, filler_reliability
-from voice_agent.feedback.speech_metrics import Line, compute_speech_metrics
+from voice_agent.feedback.speech_metrics import ASIDE, Line, compute_speech_metrics
 from voice_agent.providers.base import ChatMessage, InterviewContext, LanguageModel, ProviderError
 
 RUBRIC = """You are an experienced hiring manager reviewing a mock job interview for a {role} position \
@@ -34,9 +34,12 @@ in the candidate's own situation."""
 
 
 def transcript_text(lines: Sequence[Line]) -> str:
-    """The interview as 'Interviewer:' / 'Candidate:' lines."""
+    """The interview as 'Interviewer:' / 'Candidate:' lines; asides (lines that are not turns of the interview:
+    "Sure, take your time.", idle prompts, rejoin greetings) are left out."""
     return "\n".join(
-        f"{'Candidate' if line.role == 'user' else 'Interviewer'}: {line.content}" for line in lines if line.content
+        f"{'Candidate' if line.role == 'user' else 'Interviewer'}: {line.content}"
+        for line in lines
+        if line.content and line.kind != ASIDE
     )
 
 

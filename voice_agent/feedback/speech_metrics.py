@@ -53,11 +53,18 @@ Hedges (``HEDGES``) count every time, with the "kind of" / "sort of" exception a
 
 ``Line.interrupted`` is carried for callers but does not change any figure.
 
+Asides. A line of kind "aside" (``ASIDE``: "Sure, take your time.", an idle prompt, a rejoin greeting) is not a turn
+of the interview and is skipped: it belongs to no answer, does not split one (the candidate's lines on both sides of
+it are one answer), is no answer's prompt and adds no interviewer seconds. Only the time to start answering looks at
+it (below).
+
 Talk share. Candidate seconds / (candidate seconds + interviewer seconds), from ``audio_duration_seconds`` as stored
 (an interrupted interviewer line counts for what was stored for it); ``None`` when both are 0.
 
-Time to start answering. For each answer whose previous line is an interviewer line: the start of the answer's
-first line minus the end of that interviewer line (its ``started_at`` plus its ``audio_duration_seconds``). A negative
+Time to start answering. For each answer whose previous line (asides skipped) is an interviewer line: the start of
+the answer's first line minus the end of that interviewer line (its ``started_at`` plus its ``audio_duration_seconds``);
+when an interviewer aside came after that line and began no later than the answer (a rejoin greeting repeating the
+question), the answer is timed from the latest such aside instead. A negative
 gap (the candidate started before the interviewer finished: barge-in) counts as 0. The mean is over those answers;
 ``None`` when there are none (e.g. the transcript starts with the candidate and the interviewer never speaks).
 
@@ -143,6 +150,12 @@ USER = "user"
 
 ASSISTANT = "assistant"
 """The interviewer's role."""
+
+TURN = "turn"
+"""The kind of a line that is a turn of the interview (a question, an answer)."""
+
+ASIDE = "aside"
+"""The kind of a line that is not a turn ("Sure, take your time.", an idle prompt, a rejoin greeting): skipped."""
 
 Pace = Literal["slow", "ok", "fast"]
 
@@ -382,8 +395,9 @@ class Line:
 
     ``role`` is "user" (the candidate) or "assistant" (the interviewer); ``started_at`` (timezone-aware) is when it
     began to be spoken; ``audio_duration_seconds`` how long it was spoken; ``interrupted`` whether the candidate cut
-    the interviewer's line by talking over it. Raises ``ValueError`` on an unknown role, a naive ``started_at`` or a
-    negative or non-finite duration.
+    the interviewer's line by talking over it; ``kind`` "turn", or "aside" for a line that is not a turn of the
+    interview (skipped, see the module docstring). Raises ``ValueError`` on an unknown role or kind, a naive
+    ``started_at`` or a negative or non-finite duration.
     """
 
     role: str
@@ -391,10 +405,13 @@ class Line:
     started_at: datetime
     audio_duration_seconds: float
     interrupted: bool = False
+    kind: str = TURN
 
     def __post_init__(self) -> None:
         if self.role not in (USER, ASSISTANT):
             raise ValueError(f"unknown role {self.role!r}: expected {USER!r} or {ASSISTANT!r}")
+        if self.kind not in (TURN, ASIDE):
+            raise ValueError(f"unknown kind {self.kind!r}: expected {TURN!r} or {ASIDE!r}")
         if self.started_at.utcoffset() is None:
             raise ValueError("started_at must be timezone-aware")
         if not math.isfinite(self.audio_duration_seconds) or self.audio_duration_seconds < 0:
@@ -402,14 +419,15 @@ class Line:
 
     @classmethod
     def from_message(cls, message: Any) -> Line:
-        """A line from any object with ``role``, ``content``, ``started_at``, ``audio_duration_seconds`` and
-        ``interrupted`` attributes (e.g. a stored message row).
+        """A line from any object with ``role``, ``content``, ``started_at``, ``audio_duration_seconds``,
+        ``interrupted`` and ``kind`` attributes (e.g. a stored message row).
 
-        ``role`` may be a str enum (its ``value`` is used). When the object has no ``started_at`` (or it is None),
-        its ``timestamp`` is used instead: the stored rows keep the line's start there. A missing ``interrupted``
-        is False, a None ``content`` is "".
+        ``role`` and ``kind`` may be str enums (their ``value`` is used). When the object has no ``started_at`` (or
+        it is None), its ``timestamp`` is used instead: the stored rows keep the line's start there. A missing
+        ``interrupted`` is False, a missing (or None) ``kind`` is "turn", a None ``content`` is "".
         """
         role = message.role
+        kind = getattr(message, "kind", None) or TURN
         started_at = getattr(message, "started_at", None)
         if started_at is None:
             started_at = message.timestamp
@@ -420,6 +438,7 @@ class Line:
             started_at=started_at,
             audio_duration_seconds=float(message.audio_duration_seconds),
             interrupted=bool(getattr(message, "interrupted", False)),
+            kind=str(getattr(kind, "value", kind)),
         )
 
 
@@ -452,8 +471,8 @@ class AnswerMetrics:
     hedges_per_minute: float | None
     hedge_counts: dict[str, int]
     start_delay_seconds: float | None
-    """Gap from the end of the interviewer line just before to the answer's start, negative clamped to 0; None when
-    the answer does not follow an interviewer line."""
+    """Gap from the end of the interviewer line just before (or of a later aside, ``AnswerGroup.cue``) to the
+    answer's start, negative clamped to 0; None when the answer does not follow an interviewer line."""
     is_long: bool
     is_short: bool
 
@@ -553,19 +572,46 @@ class SpeechMetrics:
 # --- Computation ----------------------------------------------------------------------------------------------------
 
 
-def group_answers(lines: Sequence[Line]) -> list[tuple[Line | None, list[Line]]]:
-    """Split the transcript into answers: each is (the line just before it if that is an interviewer line, else None;
-    the answer's candidate lines in order)."""
-    answers: list[tuple[Line | None, list[Line]]] = []
+@dataclass(frozen=True, slots=True)
+class AnswerGroup:
+    """One answer of the transcript and the interviewer lines it answers (asides skipped, see the module docstring)."""
+
+    prompt: Line | None
+    """The line just before the answer if that is an interviewer line (asides skipped), else None."""
+    cue: Line | None
+    """The interviewer line the answer is timed from: the prompt, or a later interviewer aside begun no later than
+    the answer (a rejoin greeting repeating the question); None when there is neither."""
+    lines: list[Line]
+    """The answer's candidate lines in order."""
+
+
+def answer_groups(lines: Sequence[Line]) -> list[AnswerGroup]:
+    """Split the transcript into answers, each with its prompt and its cue (see ``AnswerGroup``); asides belong to
+    no answer and do not split one."""
+    groups: list[AnswerGroup] = []
     previous: Line | None = None
+    asides: list[Line] = []
     for line in lines:
+        if line.kind == ASIDE:
+            if line.role == ASSISTANT:
+                asides.append(line)
+            continue
         if line.role == USER:
             if previous is not None and previous.role == USER:
-                answers[-1][1].append(line)
+                groups[-1].lines.append(line)
             else:
-                answers.append((previous, [line]))
+                prompt = previous if previous is not None and previous.role == ASSISTANT else None
+                timed = [aside for aside in asides if aside.started_at <= line.started_at]
+                groups.append(AnswerGroup(prompt, timed[-1] if timed else prompt, [line]))
+        asides = []
         previous = line
-    return answers
+    return groups
+
+
+def group_answers(lines: Sequence[Line]) -> list[tuple[Line | None, list[Line]]]:
+    """Split the transcript into answers: each is (the line just before it if that is an interviewer line, else None;
+    the answer's candidate lines in order). Asides are skipped (see the module docstring)."""
+    return [(group.prompt, group.lines) for group in answer_groups(lines)]
 
 
 def _answer_metrics(index: int, prompt: Line | None, lines: list[Line]) -> AnswerMetrics:
@@ -620,9 +666,11 @@ def compute_speech_metrics(lines: Iterable[Line]) -> SpeechMetrics:
     mean and extreme.
     """
     lines = list(lines)
-    answers = tuple(_answer_metrics(i, prompt, group) for i, (prompt, group) in enumerate(group_answers(lines)))
+    answers = tuple(_answer_metrics(i, group.cue, group.lines) for i, group in enumerate(answer_groups(lines)))
     total_seconds = math.fsum(answer.duration_seconds for answer in answers)
-    interviewer_seconds = math.fsum(line.audio_duration_seconds for line in lines if line.role == ASSISTANT)
+    interviewer_seconds = math.fsum(
+        line.audio_duration_seconds for line in lines if line.role == ASSISTANT and line.kind != ASIDE
+    )
     total_words = sum(answer.word_count for answer in answers)
     filler_count = sum(answer.filler_count for answer in answers)
     hedge_count = sum(answer.hedge_count for answer in answers)

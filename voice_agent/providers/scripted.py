@@ -7,7 +7,10 @@ reconnect continues the same plan. Progress is read back from the conversation:
 - a plan question counts as asked when an agent line contains its first eight words (the agent may have been
   cut off by the candidate; a question cut before eight words were spoken is asked again);
 - the agent lines after the one that asked the current question are its follow-ups (at most one is asked);
-- a line holding the closing sentence means the interview is over.
+- a line holding the closing sentence means the interview is over;
+- asides (lines of kind "aside": "Sure, take your time.", idle prompts, rejoin greetings) are not turns: they
+  are no follow-up and do not split an answer (the candidate's lines on both sides of one are one answer). An
+  aside that asks a plan question (a rejoin greeting repeating it) still counts as asking it.
 
 Replies are plain spoken sentences for TTS, streamed word by word.
 """
@@ -135,13 +138,14 @@ class Progress:
 
     #: Index in the plan of the question under discussion; -1 before the first was asked.
     current: int = -1
-    #: Agent lines since the one that asked the current question.
+    #: Agent lines (asides not counted) since the one that asked the current question.
     follow_ups: int = 0
     closed: bool = False
-    #: Whether the agent has said anything yet.
+    #: Whether the agent has said anything yet (asides that ask no question not counted).
     spoke: bool = False
+    #: The agent's last line, asides that ask no question skipped.
     last_agent_line: str = ""
-    #: What the candidate said since the last agent line.
+    #: What the candidate said since the last agent line (asides skipped).
     answer: str = ""
 
 
@@ -241,14 +245,17 @@ def read_progress(plan: Sequence[Question], messages: Sequence[ChatMessage]) -> 
     answer: list[str] = []
     for message in messages:
         if message.role == "user":
-            if message.content.strip():
+            if message.content.strip() and message.kind != "aside":
                 answer.append(message.content.strip())
             continue
-        spoke, last_agent_line, answer = True, message.content, []
         spoken = _spoken(message.content)
         closed = closed or closing in spoken or END_OF_INTERVIEW_MARKER in message.content
         asked = [index for index, head in enumerate(heads) if head in spoken]
-        if asked and max(asked) >= current:
+        asks = bool(asked) and max(asked) >= current
+        if message.kind == "aside" and not asks:
+            continue
+        spoke, last_agent_line, answer = True, message.content, []
+        if asks:
             current, follow_ups = max(asked), 0
         elif current >= 0:
             follow_ups += 1

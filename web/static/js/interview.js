@@ -2,7 +2,7 @@
 
 import { ApiError, api, requireUser } from "./api.js";
 import { renderCallQuality, renderReport } from "./feedback.js";
-import { lineNode } from "./transcript.js";
+import { messageNode } from "./transcript.js";
 import { $, TYPE_LABELS, el, formatDate, formatMinutes, mountHeader, showPageError, statusBadge } from "./ui.js";
 
 const interviewId = decodeURIComponent(location.pathname.split("/")[2] || "");
@@ -211,7 +211,7 @@ async function main() {
   if (quality) blocks.push(quality);
   const recording = renderRecordings(recordings);
   if (recording) blocks.push(recording);
-  const list = el("ol", { class: "transcript", id: "transcript" }, messages.map((m) => lineNode(m.role, m.content, { interrupted: m.interrupted })));
+  const list = el("ol", { class: "transcript", id: "transcript" }, messages.map(messageNode));
   blocks.push(
     el(
       "section",

@@ -5,15 +5,29 @@ import { el } from "./ui.js";
 
 export const SPEAKERS = { user: "You", assistant: "Interviewer" };
 
-export function lineNode(role, text, { interim = false, interrupted = false } = {}) {
+/**
+ * One transcript line. `kind` "aside" marks a line that is not a turn of the interview ("Sure, take your time.",
+ * an idle prompt, a rejoin greeting): shown smaller and muted, and labelled.
+ */
+export function lineNode(role, text, { interim = false, interrupted = false, kind = "turn" } = {}) {
+  const aside = kind === "aside";
   const node = el(
     "li",
-    { class: `line line--${role}${interim ? " is-interim" : ""}`, dataset: { role, final: String(!interim) } },
+    {
+      class: `line line--${role}${aside ? " line--aside" : ""}${interim ? " is-interim" : ""}`,
+      dataset: { role, kind: aside ? "aside" : "turn", final: String(!interim) },
+    },
     el("span", { class: "line__who" }, SPEAKERS[role] || role),
     el("span", { class: "line__text" }, text),
   );
+  if (aside) node.append(el("span", { class: "line__note" }, "Aside, not part of an answer"));
   if (interrupted) node.append(el("span", { class: "line__note" }, "Interrupted"));
   return node;
+}
+
+/** The line of a stored message (`GET /api/interviews/{id}`). */
+export function messageNode(m) {
+  return lineNode(m.role, m.content, { interrupted: m.interrupted, kind: m.kind });
 }
 
 /** The live transcript of a call. Each role has at most one interim line, replaced until its final arrives. */
@@ -45,7 +59,7 @@ export class LiveTranscript {
       this.settle();
       return;
     }
-    this.list.replaceChildren(...messages.map((m) => lineNode(m.role, m.content, { interrupted: m.interrupted })));
+    this.list.replaceChildren(...messages.map(messageNode));
     this.current = {};
     this._shown();
     this._scroll(true);
