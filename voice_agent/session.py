@@ -686,29 +686,30 @@ class CallSession:
 
     async def _discard_reply(self, reply: Reply | None) -> None:
         """Drop a premature reply: stopped, its audio gone, nothing of it stored."""
-        await self._drop_speculative()
-        if reply is None:
-            return
-        await reply.cancel()
-        self._outbound.clear()
-        self._account(reply)
-        log.info("a premature reply was dropped after %.2f s: the candidate went on", reply.played_seconds())
+        if await self._stop_reply(reply):
+            log.info("a premature reply was dropped after %.2f s: the candidate went on", reply.played_seconds())
 
     async def _interrupt_replies(self, reason: str, reply: Reply | None = None) -> None:
         """Cancel the agent's reply (``reply``, already silenced, or the current one), drop its queued audio and
         store what was actually played."""
         reply = reply or self._silence_reply()
-        await self._drop_speculative()
-        if reply is None:
+        if not await self._stop_reply(reply):
             return
-        await reply.cancel()
-        self._outbound.clear()
-        self._account(reply)
         self._settle_answer()
         heard = reply.played_text()
         if heard:
             self._commit_reply_line(reply, heard, interrupted=True)
         log.info("agent reply interrupted (%s) after %.2f s", reason, reply.played_seconds())
+
+    async def _stop_reply(self, reply: Reply | None) -> bool:
+        """Cancel ``reply`` (and any early reply), drop its queued audio and count what it used; False if none."""
+        await self._drop_speculative()
+        if reply is None:
+            return False
+        await reply.cancel()
+        self._outbound.clear()
+        self._account(reply)
+        return True
 
     def pull_frame(self) -> np.ndarray:
         """The next 20 ms of the agent's voice (48 kHz mono int16), or silence. Called by the transport's
