@@ -76,6 +76,7 @@ class TurnMetrics:
             **self.latencies_ms(),
             "early_reply": self.early_reply,
             "early_reply_discarded": self.early_reply_discarded,
+            "ended_by": self.ended_by,
         }
 
 
