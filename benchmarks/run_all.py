@@ -21,12 +21,14 @@ FULL = [
     ["concurrency.py", "--workers", "2", "--max-n", "40", "--no-bare", "--duration", "20"],
     ["api_load.py", "--clients", "32", "--seconds", "20"],
     ["stt_hearing.py"],
+    ["turn_taking.py"],
 ]
 QUICK = [
     ["latency.py", "--turns", "1", "--barge-ins", "1", "--profile", "seed-budget"],
     ["inbound_buffering.py", "--seconds", "3"],
     ["concurrency.py", "--quick", "--no-bare", "--duration", "5"],
     ["api_load.py", "--clients", "8", "--seconds", "3"],
+    ["turn_taking.py", "--quick"],
 ]
 
 
