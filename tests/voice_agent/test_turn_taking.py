@@ -201,3 +201,13 @@ async def test_silence_after_a_question_gets_one_prompt_then_one_offer_to_move_o
     asides = [text for role, kind, text in h.kinds() if kind == "aside"]
     assert len(asides) == 2 and asides[1].startswith("If you'd rather, we can move on")
     await h.session.close("test")
+
+
+async def test_no_idle_prompt_while_the_candidate_talks_or_holds_the_turn(voice):
+    stt = ScriptedStt([(None, "So the first thing I would look at is")])
+    h = make(voice, stt, turn_model=ScriptedTurnModel([0.1]), turn=TurnOptions(idle_prompt_s=2.0, think_grace_s=6.0))
+    await h.session.start()
+    await h.play()
+    await h.say(3.0, silence=5.0)  # a long answer, then a long think: the turn is still the candidate's
+    assert [kind for _, kind, _ in h.kinds()] == ["turn"]  # the greeting only: no prompt
+    await h.session.close("test")
