@@ -89,6 +89,9 @@ class Utterance:
         self.ended: SpeechEnded | None = None
         self.end_reason = ""
         self._recent: deque[bytes] = deque(maxlen=round(RECENT_AUDIO_S / FRAME_S))
+        #: How long after the agent's voice was last heard the utterance began (the turn decisions set it; an
+        #: utterance that began over the agent's voice may be its echo).
+        self.after_agent_s = float("inf")
         #: End of the last voiced frame heard so far.
         self.last_voiced_time = started.time
         self._speech_seconds = 0.0

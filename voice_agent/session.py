@@ -65,6 +65,7 @@ from voice_agent.turn_text import (
     EchoDetector,
     asks_for_time,
     completeness,
+    echo_of,
     is_backchannel,
     is_filler_only,
 )
@@ -81,8 +82,9 @@ from voice_agent.vad import (
 log = logging.getLogger(__name__)
 
 EventSink = Callable[[SessionEvent], None]
-#: Speech that began this soon after the agent's voice may be its echo.
+#: Speech that began this soon after the agent's voice may be its echo; this soon, it began over it.
 ECHO_WINDOW_S = 1.5
+OVERLAP_S = 0.1
 
 
 class SessionOptions(BaseModel):
@@ -299,6 +301,7 @@ class CallSession:
             hooks=self,
             spawn=self._spawn,
         )
+        self._utterance.after_agent_s = started.time - self._agent_voice_until
 
     def _heard_so_far(self, interim: str) -> str:
         """The answer in progress as it reads with ``interim`` as its next part."""
@@ -543,9 +546,13 @@ class CallSession:
         await utterance.aclose()
         self.usage.stt_seconds += utterance.speech_seconds
         text = heard.text
-        over_agent = utterance.started.time <= self._agent_voice_until + ECHO_WINDOW_S
+        over_agent = utterance.after_agent_s <= ECHO_WINDOW_S
         if text and self._adaptive and self.turn_options.echo_gate and over_agent:
-            if self._echo.is_echo(text, self.clock()):
+            # Speech that began while the agent was audible is held to a lower bar: a word or two of its own
+            # ("Hi,", "Tell me") is enough, as the agent falls silent as soon as its echo is heard.
+            overlapped = utterance.after_agent_s <= OVERLAP_S
+            recent = self._echo.recent(self.clock())
+            if echo_of(text, recent, min_words=1 if overlapped else 3):
                 self.echoes_dropped += 1
                 self._echo_suspected = True
                 log.info("dropped a transcript that was the agent's own voice heard back")
